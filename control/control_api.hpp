@@ -1,0 +1,90 @@
+// The control plane between iserctl and iserd: plain request/reply structs and the handler
+// interface iserd implements. The wire format (one JSON object per line over the root-only unix
+// socket) lives in control/wire.{hpp,cpp}; nothing here touches sockets.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.hpp"
+
+namespace iser::control {
+
+inline constexpr const char* kDefaultSocketPath = "/run/iser/iserd.sock";
+
+struct DiscoverRequest {
+    std::string portal;             // HOST[:PORT], IPv6 in brackets
+    std::string transport = "iser"; // "iser" or "tcp"
+};
+struct DiscoveredPortal {
+    std::string address;  // as the target reported it (IPv6 without brackets)
+    std::uint16_t port = 3260;
+    std::uint16_t tpgt = 1;
+    std::string target;   // IQN
+};
+struct DiscoverReply {
+    std::vector<DiscoveredPortal> portals;
+};
+
+struct LoginRequest {
+    std::string portal;
+    std::string target;
+    std::string transport = "iser";       // iser | tcp
+    std::optional<std::uint32_t> lun;     // only this LUN, else every disk LUN
+    std::string frontend = "ublk";        // ublk | nbd | nbd-server
+    std::string nbd_socket;               // nbd-server: socket path (one LUN) or directory
+    std::optional<std::uint32_t> nbd_group; // nbd-server: gid allowed on the socket
+    std::string chap_user, chap_secret_file;      // secrets travel as file paths, never values
+    std::string mutual_user, mutual_secret_file;
+};
+struct AttachedLun {
+    std::uint32_t lun = 0;
+    std::string path;      // /dev/ublkbN, /dev/nbdN, or nbd+unix:///NAME?socket=PATH
+    std::uint64_t size_bytes = 0;
+    std::uint32_t block_size = 512;
+};
+struct SkippedLun {
+    std::uint32_t lun = 0;
+    std::string reason;    // e.g. "peripheral device type 0x0c (storage array controller)"
+};
+struct LoginReply {
+    std::vector<AttachedLun> attached;
+    std::vector<SkippedLun> skipped;
+};
+
+struct LogoutRequest {
+    std::string target;   // exactly one of target, device, all
+    std::string device;
+    bool all = false;
+};
+struct LogoutReply {
+    std::vector<std::string> detached;  // device paths / URIs that went away
+};
+
+struct SessionInfo {
+    std::string target, portal, transport, state;  // state: "logged-in", "reconnecting", "failed"
+    std::uint16_t tsih = 0;
+    std::string isid;                              // 12 hex digits
+    std::vector<std::pair<std::string, std::string>> negotiated;  // key, value
+    std::vector<AttachedLun> luns;
+    std::string frontend;
+};
+struct ListReply {
+    std::vector<SessionInfo> sessions;
+};
+
+// iserd implements this. Calls arrive on the control thread and may block (control plane only).
+// Errors carry one line for the user, e.g. "cannot reach 10.0.0.1:3260: connection refused".
+class Handler {
+public:
+    virtual ~Handler() = default;
+    virtual Result<DiscoverReply> discover(const DiscoverRequest&) = 0;
+    virtual Result<LoginReply> login(const LoginRequest&) = 0;
+    virtual Result<LogoutReply> logout(const LogoutRequest&) = 0;
+    virtual Result<ListReply> list() = 0;
+    // Asks iserd to exit once every session is logged out.
+    virtual Status shutdown() = 0;
+};
+
+}  // namespace iser::control
