@@ -1,0 +1,316 @@
+#include "initiator/datamover/tcp/tcp_datamover.hpp"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <cstring>
+
+namespace iser::datamover {
+namespace {
+constexpr std::size_t kRecvBuffer = 256 * 1024;
+constexpr std::size_t kDirectRecvThreshold = 2048;  // payload bigger than this skips rx_
+constexpr std::uint32_t kLoginMaxData = 65536;      // generous bound during login/discovery
+constexpr int kMaxIov = 64;
+
+std::string errno_text(int e) { return std::strerror(e); }
+}  // namespace
+
+TcpDatamover::TcpDatamover(EventLoop& loop, Logger& log, Events& events)
+    : loop_(loop), log_(log), events_(events), rx_(kRecvBuffer) {}
+
+TcpDatamover::~TcpDatamover() { close(); }
+
+void TcpDatamover::connect(const std::string& host, std::uint16_t port, std::chrono::milliseconds timeout) {
+    addrinfo hints{};
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV;
+    addrinfo* res = nullptr;
+    std::string service = std::to_string(port);
+    int rc = getaddrinfo(host.c_str(), service.c_str(), &hints, &res);
+    if (rc != 0) {
+        loop_.defer([this, host, rc] { fail(make_error(EHOSTUNREACH, "cannot resolve " + host + ": " + gai_strerror(rc))); });
+        return;
+    }
+    std::unique_ptr<addrinfo, decltype(&freeaddrinfo)> guard(res, freeaddrinfo);
+    fd_.reset(::socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    if (!fd_.valid()) {
+        int e = errno;
+        loop_.defer([this, e] { fail(make_error(e, "socket: " + errno_text(e))); });
+        return;
+    }
+    int one = 1;
+    setsockopt(fd_.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (::connect(fd_.get(), res->ai_addr, res->ai_addrlen) != 0 && errno != EINPROGRESS) {
+        int e = errno;
+        loop_.defer([this, e] { fail(make_error(e, errno_text(e))); });
+        return;
+    }
+    auto st = loop_.add_fd(fd_.get(), EPOLLOUT, [this](std::uint32_t ev) { on_connect_ready(ev); });
+    if (!st) {
+        Error err = st.take_error();
+        loop_.defer([this, err] { fail(err); });
+        return;
+    }
+    connect_timer_ = loop_.add_timer(timeout, [this] {
+        connect_timer_ = 0;
+        fail(make_error(ETIMEDOUT, "connection timed out"));
+    });
+}
+
+void TcpDatamover::on_connect_ready(std::uint32_t) {
+    int err = 0;
+    socklen_t len = sizeof err;
+    getsockopt(fd_.get(), SOL_SOCKET, SO_ERROR, &err, &len);
+    if (err != 0) {
+        fail(make_error(err, errno_text(err)));
+        return;
+    }
+    if (connect_timer_) loop_.cancel_timer(std::exchange(connect_timer_, 0));
+    loop_.remove_fd(fd_.get());
+    auto st = loop_.add_fd(fd_.get(), EPOLLIN | EPOLLRDHUP, [this](std::uint32_t ev) { on_socket(ev); });
+    if (!st) {
+        fail(st.take_error());
+        return;
+    }
+    connected_ = true;
+    events_.on_connected();
+}
+
+Status TcpDatamover::send_pdu(const pdu::Bhs& bhs, Bytes data) {
+    if (failed_ || !connected_) return make_error(ENOTCONN, "not connected");
+    if (data.size() > params_.max_send_data_segment && data.size() > kLoginMaxData)
+        return make_error(EMSGSIZE, "data segment larger than the target accepts");
+    OutPdu& out = send_queue_.emplace_back();
+    std::memcpy(out.header, bhs.bytes.data(), pdu::kBhsSize);
+    out.header_len = pdu::kBhsSize;
+    out.data = data;
+    out.trailer_len = pdu::pad4(std::uint32_t(data.size())) - std::uint32_t(data.size());
+    std::memset(out.trailer, 0, sizeof out.trailer);
+    flush_send_queue();
+    return failed_ ? Status(make_error(ECONNRESET, "connection lost")) : Status{};
+}
+
+Status TcpDatamover::send_command(const pdu::Bhs& bhs, const CommandPayload& payload) {
+    return send_pdu(bhs, Bytes(payload.buffer, payload.write ? payload.immediate_bytes : 0));
+}
+
+Status TcpDatamover::enter_full_feature(const FeatureParams& params) {
+    if (params.header_digest || params.data_digest)
+        return make_error(ENOTSUP, "iSCSI digests are not supported by this initiator yet");
+    params_ = params;
+    return {};
+}
+
+Result<IoMemory> TcpDatamover::allocate_io_memory(std::size_t bytes) {
+    // Page-aligned so the same memory could serve O_DIRECT-style frontends (ublk).
+    void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return make_error(ENOMEM, "cannot allocate " + std::to_string(bytes) + " bytes of I/O memory");
+    IoMemory mem{static_cast<std::uint8_t*>(p), bytes};
+    io_memory_.push_back(mem);
+    return mem;
+}
+
+void TcpDatamover::flush_send_queue() {
+    while (!send_queue_.empty() && !failed_) {
+        iovec iov[kMaxIov];
+        int n = 0;
+        for (auto it = send_queue_.begin(); it != send_queue_.end() && n + 3 <= kMaxIov; ++it) {
+            std::size_t skip = it->sent;
+            auto add = [&](const void* base, std::size_t len) {
+                if (skip >= len) { skip -= len; return; }
+                iov[n].iov_base = const_cast<std::uint8_t*>(static_cast<const std::uint8_t*>(base) + skip);
+                iov[n].iov_len = len - skip;
+                skip = 0;
+                ++n;
+            };
+            add(it->header, it->header_len);
+            if (!it->data.empty()) add(it->data.data(), it->data.size());
+            if (it->trailer_len) add(it->trailer, it->trailer_len);
+        }
+        ssize_t w = ::writev(fd_.get(), iov, n);
+        if (w < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+            if (errno == EINTR) continue;
+            fail(make_error(errno, "send: " + errno_text(errno)));
+            return;
+        }
+        std::size_t left = std::size_t(w);
+        while (left > 0 && !send_queue_.empty()) {
+            OutPdu& front = send_queue_.front();
+            std::size_t rest = front.total() - front.sent;
+            if (left >= rest) {
+                left -= rest;
+                send_queue_.pop_front();
+            } else {
+                front.sent += left;
+                left = 0;
+            }
+        }
+    }
+    update_interest();
+}
+
+void TcpDatamover::update_interest() {
+    if (failed_ || !connected_) return;
+    bool want = !send_queue_.empty();
+    if (want == want_write_) return;
+    want_write_ = want;
+    (void)loop_.modify_fd(fd_.get(), EPOLLIN | EPOLLRDHUP | (want ? EPOLLOUT : 0u));
+}
+
+void TcpDatamover::on_socket(std::uint32_t events) {
+    if (events & EPOLLOUT) flush_send_queue();
+    if (failed_) return;
+    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) receive();
+}
+
+void TcpDatamover::receive() {
+    // Bounded per wake-up so one busy connection cannot starve the loop's other work.
+    for (int rounds = 0; rounds < 64 && !failed_; ++rounds) {
+        if (state_ == RecvState::Data && need_ - have_ >= kDirectRecvThreshold) {
+            ssize_t r = ::recv(fd_.get(), data_dst_.data() + have_, need_ - have_, 0);
+            if (r > 0) {
+                have_ += std::size_t(r);
+                std::size_t used = 0;
+                if (have_ == need_ && !consume(nullptr, 0, used)) return;
+                continue;
+            }
+            if (r == 0) return fail(make_error(ECONNRESET, "target closed the connection"));
+            if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+            if (errno == EINTR) continue;
+            return fail(make_error(errno, "recv: " + errno_text(errno)));
+        }
+        ssize_t r = ::recv(fd_.get(), rx_.data(), rx_.size(), 0);
+        if (r == 0) return fail(make_error(ECONNRESET, "target closed the connection"));
+        if (r < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+            if (errno == EINTR) continue;
+            return fail(make_error(errno, "recv: " + errno_text(errno)));
+        }
+        std::size_t pos = 0;
+        while (pos < std::size_t(r) && !failed_) {
+            std::size_t used = 0;
+            if (!consume(rx_.data() + pos, std::size_t(r) - pos, used)) return;
+            pos += used;
+        }
+    }
+}
+
+// Feeds bytes to the current section; moves to the next section when one is complete.
+// With in == nullptr it only checks for completion (after a direct recv).
+bool TcpDatamover::consume(const std::uint8_t* in, std::size_t n, std::size_t& used) {
+    std::size_t take = std::min(n, need_ - have_);
+    if (in && take) {
+        std::uint8_t* dst = nullptr;
+        switch (state_) {
+            case RecvState::Header: dst = bhs_.bytes.data() + have_; break;
+            case RecvState::Data: dst = data_dst_.data() + have_; break;
+            case RecvState::Ahs:
+            case RecvState::DataPad:
+            case RecvState::HeaderDigest:
+            case RecvState::DataDigest: dst = nullptr; break;  // skipped bytes
+        }
+        if (dst) std::memcpy(dst, in, take);
+        have_ += take;
+    }
+    used = take;
+    if (have_ < need_) return true;
+
+    have_ = 0;
+    switch (state_) {
+        case RecvState::Header: return finish_header();
+        case RecvState::HeaderDigest:
+        case RecvState::Ahs:
+            state_ = framing_.data_bytes ? RecvState::Data : RecvState::Header;
+            need_ = state_ == RecvState::Data ? framing_.data_bytes : pdu::kBhsSize;
+            if (state_ == RecvState::Header) return finish_pdu();
+            return true;
+        case RecvState::Data:
+            if (framing_.padded_data_bytes != framing_.data_bytes) {
+                state_ = RecvState::DataPad;
+                need_ = framing_.padded_data_bytes - framing_.data_bytes;
+                return true;
+            }
+            [[fallthrough]];
+        case RecvState::DataPad:
+        case RecvState::DataDigest:
+            state_ = RecvState::Header;
+            need_ = pdu::kBhsSize;
+            return finish_pdu();
+    }
+    return true;
+}
+
+bool TcpDatamover::finish_header() {
+    std::uint32_t limit = std::max(params_.max_recv_data_segment, kLoginMaxData);
+    auto framing = pdu::parse_framing(bhs_, limit);
+    if (!framing) {
+        fail(make_error(EPROTO, "malformed PDU from target: " + framing.error().message));
+        return false;
+    }
+    framing_ = *framing;
+    if (framing_.data_bytes) {
+        if (bhs_.opcode() == pdu::Opcode::DataIn) {
+            data_dst_ = events_.data_in_placement(bhs_);
+            if (data_dst_.size() != framing_.data_bytes) {
+                fail(make_error(EPROTO, "target sent Data-In that matches no buffer"));
+                return false;
+            }
+        } else {
+            data_buf_.resize(framing_.data_bytes);
+            data_dst_ = MutableBytes(data_buf_.data(), data_buf_.size());
+        }
+    } else {
+        data_dst_ = {};
+    }
+    if (framing_.ahs_bytes) {
+        state_ = RecvState::Ahs;
+        need_ = framing_.ahs_bytes;
+        return true;
+    }
+    if (framing_.data_bytes) {
+        state_ = RecvState::Data;
+        need_ = framing_.data_bytes;
+        return true;
+    }
+    state_ = RecvState::Header;
+    need_ = pdu::kBhsSize;
+    return finish_pdu();
+}
+
+bool TcpDatamover::finish_pdu() {
+    events_.on_pdu(bhs_, Bytes(data_dst_.data(), data_dst_.size()));
+    data_dst_ = {};
+    return !failed_;
+}
+
+void TcpDatamover::fail(Error why) {
+    if (failed_) return;
+    failed_ = true;
+    if (connect_timer_) loop_.cancel_timer(std::exchange(connect_timer_, 0));
+    if (fd_.valid()) loop_.remove_fd(fd_.get());
+    fd_.reset();
+    send_queue_.clear();
+    events_.on_disconnected(why);
+}
+
+void TcpDatamover::close() {
+    if (connect_timer_) loop_.cancel_timer(std::exchange(connect_timer_, 0));
+    if (fd_.valid()) {
+        loop_.remove_fd(fd_.get());
+        ::shutdown(fd_.get(), SHUT_RDWR);
+        fd_.reset();
+    }
+    failed_ = true;  // no callbacks after close()
+    send_queue_.clear();
+    for (auto& m : io_memory_) munmap(m.base, m.size);
+    io_memory_.clear();
+}
+
+}  // namespace iser::datamover

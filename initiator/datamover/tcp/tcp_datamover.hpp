@@ -1,0 +1,78 @@
+// iSCSI over TCP (RFC 7143 framing): a non-blocking socket on the session's loop.
+// Sends are gathered with writev straight from the callers' buffers; Data-In payloads are
+// received straight into the task buffers the session names (no intermediate copy).
+#pragma once
+#include <deque>
+#include <memory>
+#include <vector>
+
+#include "common/event_loop.hpp"
+#include "common/log.hpp"
+#include "initiator/datamover/datamover.hpp"
+
+namespace iser::datamover {
+
+class TcpDatamover final : public Datamover {
+public:
+    TcpDatamover(EventLoop& loop, Logger& log, Events& events);
+    ~TcpDatamover() override;
+
+    const char* transport_name() const override { return "tcp"; }
+    void connect(const std::string& host, std::uint16_t port, std::chrono::milliseconds timeout) override;
+    bool target_moves_data() const override { return false; }
+    std::uint32_t max_immediate_bytes() const override { return params_.max_send_data_segment; }
+    Status send_pdu(const pdu::Bhs& bhs, Bytes data) override;
+    Status send_command(const pdu::Bhs& bhs, const CommandPayload& payload) override;
+    Status enter_full_feature(const FeatureParams& params) override;
+    Result<IoMemory> allocate_io_memory(std::size_t bytes) override;
+    void close() override;
+
+private:
+    struct OutPdu {
+        std::uint8_t header[pdu::kBhsSize + 4];  // BHS (+ header digest)
+        std::uint32_t header_len = 0;
+        Bytes data;
+        std::uint8_t trailer[8];  // padding (+ data digest)
+        std::uint32_t trailer_len = 0;
+        std::size_t sent = 0;     // bytes of header+data+trailer already written
+        std::size_t total() const { return header_len + data.size() + trailer_len; }
+    };
+    enum class RecvState { Header, HeaderDigest, Ahs, Data, DataPad, DataDigest };
+
+    void on_connect_ready(std::uint32_t events);
+    void on_socket(std::uint32_t events);
+    void flush_send_queue();
+    void receive();
+    bool consume(const std::uint8_t* in, std::size_t n, std::size_t& used);
+    bool finish_header();
+    bool finish_pdu();
+    void fail(Error why);
+    void update_interest();
+
+    EventLoop& loop_;
+    Logger& log_;
+    Events& events_;
+    UniqueFd fd_;
+    bool connected_ = false;
+    bool failed_ = false;
+    bool want_write_ = false;
+    EventLoop::TimerId connect_timer_ = 0;
+    FeatureParams params_;
+    bool digests_active_ = false;
+
+    std::deque<OutPdu> send_queue_;
+
+    // Receive state machine.
+    RecvState state_ = RecvState::Header;
+    pdu::Bhs bhs_;
+    std::size_t have_ = 0;          // bytes of the current section received
+    std::size_t need_ = pdu::kBhsSize;  // bytes of the current section expected
+    pdu::Framing framing_{};
+    MutableBytes data_dst_;         // where the data segment goes
+    std::vector<std::uint8_t> data_buf_;  // data segments that are not placed (text, sense...)
+    std::uint8_t small_[8];         // padding/digest bytes
+    std::vector<std::uint8_t> rx_;  // socket read buffer
+    std::vector<IoMemory> io_memory_;  // munmapped in close()
+};
+
+}  // namespace iser::datamover

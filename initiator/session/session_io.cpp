@@ -1,0 +1,314 @@
+// The command path of a Session: CmdSN window, ITTs, immediate/unsolicited/solicited write data,
+// Data-In placement, SCSI Responses, and the target's other PDUs.
+#include <algorithm>
+#include <cstring>
+
+#include "initiator/session/session.hpp"
+
+namespace iser::session {
+
+void Session::submit(ScsiTask& task) {
+    task.error = 0;
+    task.status = 0;
+    task.underflow = task.overflow = false;
+    task.residual = task.transferred = task.data_out_sent = 0;
+    task.sense_length = 0;
+    task.next = nullptr;
+    if (state_ != State::FullFeature) {
+        complete_later(task, state_ == State::LoggingOut ? ESHUTDOWN : ENOTCONN);
+        return;
+    }
+    if (waiting_head_ || tasks_.full() || !window_open()) {
+        (waiting_tail_ ? waiting_tail_->next : waiting_head_) = &task;
+        waiting_tail_ = &task;
+        return;
+    }
+    issue(task);
+}
+
+void Session::complete_later(ScsiTask& task, int error) {
+    task.error = error;
+    ScsiTask* t = &task;
+    loop_.defer([this, t, alive = alive_] {
+        if (*alive) complete(*t);
+    });
+}
+
+void Session::complete(ScsiTask& task) { task.owner->task_done(task); }
+
+void Session::issue_waiting() {
+    while (waiting_head_ && !tasks_.full() && window_open() && state_ == State::FullFeature) {
+        ScsiTask* t = waiting_head_;
+        waiting_head_ = t->next;
+        if (!waiting_head_) waiting_tail_ = nullptr;
+        t->next = nullptr;
+        issue(*t);
+    }
+}
+
+void Session::issue(ScsiTask& task) {
+    task.itt = tasks_.insert(&task);
+    task.cmdsn = cmdsn_++;
+
+    std::uint32_t immediate = 0, unsolicited = 0;
+    if (task.write) {
+        std::uint32_t first_burst = std::min(task.length, params_.first_burst_length);
+        if (params_.immediate_data) immediate = std::min(first_burst, datamover_->max_immediate_bytes());
+        // iSER targets RDMA-Read everything after the immediate data: no Data-Out PDUs.
+        if (!params_.initial_r2t && !datamover_->target_moves_data()) unsolicited = first_burst - immediate;
+    }
+
+    pdu::ScsiCommand cmd;
+    cmd.final = unsolicited == 0;
+    cmd.read = task.read;
+    cmd.write = task.write;
+    cmd.task_attr = task.task_attr;
+    cmd.lun = pdu::encode_lun(task.lun);
+    cmd.itt = task.itt;
+    cmd.expected_length = task.length;
+    cmd.cmdsn = task.cmdsn;
+    cmd.expstatsn = expstatsn_;
+    cmd.cdb = task.cdb;
+    cmd.data_length = immediate;
+
+    datamover::CommandPayload payload{task.buffer, task.length, task.read, task.write, immediate};
+    auto st = datamover_->send_command(pdu::encode(cmd), payload);
+    if (!st) return;  // the datamover reports the connection loss; the task fails with it
+    task.data_out_sent = immediate;
+    if (unsolicited) send_data_out(task, pdu::kReservedTag, immediate, unsolicited);
+}
+
+void Session::send_data_out(ScsiTask& task, std::uint32_t ttt, std::uint32_t offset, std::uint32_t length) {
+    std::uint32_t max_pdu = std::max<std::uint32_t>(512, params_.max_xmit_data_segment_length);
+    std::uint32_t datasn = 0;
+    for (std::uint32_t done = 0; done < length;) {
+        std::uint32_t n = std::min(max_pdu, length - done);
+        pdu::DataOut out;
+        out.final = done + n == length;
+        out.lun = pdu::encode_lun(task.lun);
+        out.itt = task.itt;
+        out.ttt = ttt;
+        out.expstatsn = expstatsn_;
+        out.datasn = datasn++;
+        out.buffer_offset = offset + done;
+        out.data_length = n;
+        if (!datamover_->send_pdu(pdu::encode(out), Bytes(task.buffer + offset + done, n))) return;
+        done += n;
+    }
+    task.data_out_sent += length;
+}
+
+void Session::update_window(std::uint32_t expcmdsn, std::uint32_t maxcmdsn) {
+    // RFC 7143 §4.2.2.1: ignore a window whose MaxCmdSN < ExpCmdSN - 1; otherwise only move forward.
+    if (sn_lt(maxcmdsn, expcmdsn - 1)) return;
+    if (sn_lt(expcmdsn_, expcmdsn)) expcmdsn_ = expcmdsn;
+    if (sn_lt(maxcmdsn_, maxcmdsn)) maxcmdsn_ = maxcmdsn;
+}
+
+void Session::update_statsn(std::uint32_t statsn) {
+    if (sn_le(expstatsn_, statsn)) expstatsn_ = statsn + 1;
+}
+
+void Session::on_pdu(const pdu::Bhs& bhs, Bytes data) {
+    if (state_ == State::LoggingIn || state_ == State::Connecting) {
+        if (bhs.opcode() != pdu::Opcode::LoginResponse)
+            return protocol_error(std::string("unexpected ") + pdu::opcode_name(bhs.opcode()) + " during login");
+        return on_login_response(bhs, data);
+    }
+    switch (bhs.opcode()) {
+        case pdu::Opcode::ScsiResponse: on_scsi_response(bhs, data); break;
+        case pdu::Opcode::DataIn: on_data_in(bhs, data); break;
+        case pdu::Opcode::R2T: on_r2t(bhs); break;
+        case pdu::Opcode::NopIn: on_nop_in(bhs, data); break;
+        case pdu::Opcode::TextResponse: on_text_response(bhs, data); break;
+        case pdu::Opcode::LogoutResponse: on_logout_response(bhs); break;
+        case pdu::Opcode::AsyncMessage: on_async_message(bhs, data); break;
+        case pdu::Opcode::Reject: on_reject(bhs, data); break;
+        case pdu::Opcode::TaskMgmtResponse: {
+            auto r = pdu::decode_task_mgmt_response(bhs);
+            if (!r) return protocol_error(r.error().message);
+            update_statsn(r->statsn);
+            update_window(r->expcmdsn, r->maxcmdsn);
+            break;
+        }
+        default:
+            return protocol_error(std::string("unexpected ") + pdu::opcode_name(bhs.opcode()) + " in full feature phase");
+    }
+    if (state_ == State::FullFeature || state_ == State::LoggingOut) {
+        issue_waiting();
+        maybe_send_logout();
+    }
+}
+
+MutableBytes Session::data_in_placement(const pdu::Bhs& bhs) {
+    auto din = pdu::decode_data_in(bhs);
+    if (!din) return {};
+    ScsiTask* task = tasks_.find(din->itt);
+    if (!task || !task->read) return {};
+    if (din->buffer_offset > task->length || din->data_length > task->length - din->buffer_offset) return {};
+    return MutableBytes(task->buffer + din->buffer_offset, din->data_length);
+}
+
+void Session::on_data_in(const pdu::Bhs& bhs, Bytes data) {
+    auto din = pdu::decode_data_in(bhs);
+    if (!din) return protocol_error(din.error().message);
+    update_window(din->expcmdsn, din->maxcmdsn);
+    ScsiTask* task = tasks_.find(din->itt);
+    if (!task) return protocol_error("Data-In for unknown ITT " + std::to_string(din->itt));
+    task->transferred += std::uint32_t(data.size());
+    if (!din->has_status) return;
+    update_statsn(din->statsn);
+    tasks_.remove(din->itt);
+    task->status = din->status;
+    task->underflow = din->underflow;
+    task->overflow = din->overflow;
+    task->residual = din->residual;
+    complete(*task);
+}
+
+void Session::on_scsi_response(const pdu::Bhs& bhs, Bytes data) {
+    auto resp = pdu::decode_scsi_response(bhs);
+    if (!resp) return protocol_error(resp.error().message);
+    update_statsn(resp->statsn);
+    update_window(resp->expcmdsn, resp->maxcmdsn);
+    ScsiTask* task = tasks_.remove(resp->itt);
+    if (!task) return protocol_error("SCSI Response for unknown ITT " + std::to_string(resp->itt));
+    if (resp->response != 0) {
+        task->error = EIO;  // the target could not complete the command at all
+    }
+    task->status = resp->status;
+    task->underflow = resp->underflow;
+    task->overflow = resp->overflow;
+    task->residual = resp->residual;
+    if (datamover_->target_moves_data() && task->read)
+        task->transferred = task->length - (resp->underflow ? std::min(resp->residual, task->length) : 0);
+    // Sense data: 2-byte SenseLength, then the sense bytes.
+    if (data.size() >= 2) {
+        std::uint16_t len = load_be16(data.data());
+        len = std::uint16_t(std::min<std::size_t>({len, data.size() - 2, task->sense.size()}));
+        std::memcpy(task->sense.data(), data.data() + 2, len);
+        task->sense_length = len;
+    }
+    complete(*task);
+}
+
+void Session::on_r2t(const pdu::Bhs& bhs) {
+    auto r2t = pdu::decode_r2t(bhs);
+    if (!r2t) return protocol_error(r2t.error().message);
+    update_window(r2t->expcmdsn, r2t->maxcmdsn);
+    ScsiTask* task = tasks_.find(r2t->itt);
+    if (!task || !task->write) return protocol_error("R2T for unknown or non-write ITT " + std::to_string(r2t->itt));
+    if (datamover_->target_moves_data()) return protocol_error("R2T on an iSER connection");
+    if (r2t->buffer_offset > task->length || r2t->desired_length > task->length - r2t->buffer_offset ||
+        r2t->desired_length > params_.max_burst_length)
+        return protocol_error("R2T outside the command's buffer");
+    send_data_out(*task, r2t->ttt, r2t->buffer_offset, r2t->desired_length);
+}
+
+void Session::on_nop_in(const pdu::Bhs& bhs, Bytes data) {
+    auto nop = pdu::decode_nop_in(bhs);
+    if (!nop) return protocol_error(nop.error().message);
+    update_window(nop->expcmdsn, nop->maxcmdsn);
+    if (nop->itt != pdu::kReservedTag) {
+        update_statsn(nop->statsn);
+        if (nop->itt == ping_itt_) {
+            ping_itt_ = pdu::kReservedTag;
+            if (nop_timer_) loop_.cancel_timer(std::exchange(nop_timer_, 0));
+            arm_keepalive();
+        }
+        return;
+    }
+    if (nop->ttt == pdu::kReservedTag) return;  // unsolicited, no answer wanted
+    // The target pings us: answer with its TTT, echoing its data.
+    nop_echo_.assign(data.begin(), data.end());
+    pdu::NopOut out;
+    out.immediate = true;
+    out.lun = nop->lun;
+    out.itt = pdu::kReservedTag;
+    out.ttt = nop->ttt;
+    out.cmdsn = cmdsn_;
+    out.expstatsn = expstatsn_;
+    out.data_length = std::uint32_t(nop_echo_.size());
+    (void)datamover_->send_pdu(pdu::encode(out), Bytes(nop_echo_));
+}
+
+void Session::text_request(std::string key, std::string value, TextDone done) {
+    if (state_ != State::FullFeature || text_done_) {
+        loop_.defer([done = std::move(done), alive = alive_] {
+            if (*alive) done(make_error(EBUSY, "session not ready for a text request"));
+        });
+        return;
+    }
+    text_done_ = std::move(done);
+    text_in_.clear();
+    text_out_.assign(key.begin(), key.end());
+    text_out_.push_back('=');
+    text_out_.insert(text_out_.end(), value.begin(), value.end());
+    text_out_.push_back(0);
+    pdu::TextRequest req;
+    req.itt = text_itt_ = next_control_itt();
+    req.cmdsn = cmdsn_++;
+    req.expstatsn = expstatsn_;
+    req.data_length = std::uint32_t(text_out_.size());
+    (void)datamover_->send_pdu(pdu::encode(req), Bytes(text_out_));
+}
+
+void Session::on_text_response(const pdu::Bhs& bhs, Bytes data) {
+    auto resp = pdu::decode_text_response(bhs);
+    if (!resp) return protocol_error(resp.error().message);
+    update_statsn(resp->statsn);
+    update_window(resp->expcmdsn, resp->maxcmdsn);
+    if (resp->itt != text_itt_ || !text_done_) return protocol_error("unexpected Text Response");
+    if (text_in_.size() + data.size() > (1u << 20)) return protocol_error("Text Response larger than 1 MiB");
+    text_in_.insert(text_in_.end(), data.begin(), data.end());
+    if (resp->cont || !resp->final) {
+        // Ask for the rest: an empty Text Request carrying the target's TTT.
+        pdu::TextRequest more;
+        more.itt = text_itt_;
+        more.ttt = resp->ttt;
+        more.cmdsn = cmdsn_++;
+        more.expstatsn = expstatsn_;
+        text_out_.clear();
+        (void)datamover_->send_pdu(pdu::encode(more), {});
+        return;
+    }
+    text_itt_ = pdu::kReservedTag;
+    std::exchange(text_done_, nullptr)(std::move(text_in_));
+}
+
+void Session::on_async_message(const pdu::Bhs& bhs, Bytes) {
+    auto msg = pdu::decode_async_message(bhs);
+    if (!msg) return protocol_error(msg.error().message);
+    update_statsn(msg->statsn);
+    update_window(msg->expcmdsn, msg->maxcmdsn);
+    switch (msg->event) {
+        case 0: ISER_LOG_INFO(log_, "%s: target reported a SCSI asynchronous event", config_.host.c_str()); break;
+        case 1:
+            ISER_LOG_WARN(log_, "%s: target requests logout within %u s", config_.host.c_str(), msg->param3);
+            if (state_ == State::FullFeature) {
+                state_ = State::LoggingOut;
+                maybe_send_logout();
+            }
+            break;
+        case 2:
+        case 3: ISER_LOG_WARN(log_, "%s: target will drop the connection/session", config_.host.c_str()); break;
+        case 4: ISER_LOG_WARN(log_, "%s: target requests parameter renegotiation (not supported)", config_.host.c_str()); break;
+        default: ISER_LOG_INFO(log_, "%s: async event %u ignored", config_.host.c_str(), msg->event); break;
+    }
+}
+
+void Session::on_reject(const pdu::Bhs& bhs, Bytes data) {
+    auto rej = pdu::decode_reject(bhs);
+    if (!rej) return protocol_error(rej.error().message);
+    update_statsn(rej->statsn);
+    update_window(rej->expcmdsn, rej->maxcmdsn);
+    if (data.size() < pdu::kBhsSize) return protocol_error("Reject without the rejected header");
+    std::uint32_t itt = load_be32(data.data() + 16);
+    ISER_LOG_ERROR(log_, "%s: target rejected a PDU (reason 0x%02x, ITT 0x%08x)", config_.host.c_str(), rej->reason, itt);
+    if (ScsiTask* task = tasks_.remove(itt)) {
+        task->error = EIO;
+        complete(*task);
+    }
+}
+
+}  // namespace iser::session
