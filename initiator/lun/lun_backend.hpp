@@ -1,0 +1,65 @@
+// A BlockBackend for one LUN over an iSCSI session: block requests become SCSI commands
+// (READ/WRITE(16), SYNCHRONIZE CACHE, UNMAP, WRITE SAME(16)), split at the target's limits,
+// retried on retryable status, and completed with an errno the block layer understands.
+// Runs on the session's loop thread; a fixed pool of operation slots, no allocation per I/O.
+#pragma once
+#include <deque>
+#include <memory>
+#include <vector>
+
+#include "common/event_loop.hpp"
+#include "common/log.hpp"
+#include "initiator/lun/lun_info.hpp"
+#include "initiator/session/session.hpp"
+
+namespace iser::lun {
+
+class LunBackend final : public BlockBackend, private session::TaskOwner {
+public:
+    static Result<std::unique_ptr<LunBackend>> create(EventLoop& loop, Logger& log, session::Session& session,
+                                                      LunInfo info, std::string name, std::uint32_t depth);
+
+    const BlockGeometry& geometry() const override { return geometry_; }
+    Result<IoMemory> allocate_io_memory(std::size_t bytes) override { return session_.allocate_io_memory(bytes); }
+    std::uint32_t queue_depth() const override { return std::uint32_t(ops_.size()); }
+    void submit(BlockRequest& request) override;
+
+    const LunInfo& info() const { return info_; }
+    std::uint32_t in_flight() const { return in_flight_; }
+
+private:
+    struct Op {
+        session::ScsiTask task;
+        BlockRequest* request = nullptr;
+        std::uint64_t done = 0;      // bytes of the request completed
+        std::uint32_t chunk = 0;     // bytes in the command in flight
+        std::uint8_t* params = nullptr;  // UNMAP parameter list, in I/O memory
+        int retries = 0;
+        Op* next_free = nullptr;
+    };
+
+    LunBackend(EventLoop& loop, Logger& log, session::Session& session, LunInfo info, BlockGeometry geometry);
+    void start(Op& op);
+    void issue_chunk(Op& op);
+    void task_done(session::ScsiTask& task) override;
+    void finish(Op& op, int result);
+    void retry_later(Op& op, std::chrono::milliseconds delay);
+    int check_request(const BlockRequest& r) const;
+
+    EventLoop& loop_;
+    Logger& log_;
+    session::Session& session_;
+    LunInfo info_;
+    BlockGeometry geometry_;
+    std::vector<Op> ops_;
+    Op* free_ = nullptr;
+    std::deque<BlockRequest*> waiting_;
+    std::uint8_t* zero_block_ = nullptr;  // one zeroed logical block for WRITE SAME, in I/O memory
+    std::uint32_t in_flight_ = 0;
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+
+public:
+    ~LunBackend() override { *alive_ = false; }
+};
+
+}  // namespace iser::lun
