@@ -45,10 +45,18 @@ struct Framing {
 };
 // Fails (EPROTO) when the opcode is unknown or DataSegmentLength exceeds max_data_segment.
 Result<Framing> parse_framing(const Bhs& bhs, std::uint32_t max_data_segment);
+// True for the 18 opcodes of the Opcode enum (the 6-bit opcode field, I bit stripped).
+bool is_known_opcode(std::uint8_t opcode);
 
 inline std::uint32_t pad4(std::uint32_t n) { return (n + 3u) & ~3u; }
 
-// SAM-5 single-level LUN encoding: peripheral addressing below 256, flat space up to 16383.
+// SAM-5 single-level LUN encoding: peripheral addressing below 256, flat space up to 16383,
+// extended flat space up to 0xffffff. The uint64 is the 8-byte LUN field read big-endian (the
+// `lun` members of the PDU structs below hold this wire form). decode_lun returns kInvalidLun
+// for anything else (hierarchical LUNs, other buses, well-known LUNs); encode_lun returns
+// kLunNotSpecified for a number above 0xffffff.
+inline constexpr std::uint32_t kInvalidLun = 0xffffffffu;
+inline constexpr std::uint64_t kLunNotSpecified = ~std::uint64_t(0);
 std::uint64_t encode_lun(std::uint32_t lun);
 std::uint32_t decode_lun(std::uint64_t wire);
 
