@@ -1,0 +1,83 @@
+// An NBD server for ONE export (one LUN) on a unix socket, for QEMU, nbdcopy, fio and other
+// NBD clients. Entirely on the EventLoop thread of its BlockBackend: no threads, no locks.
+//
+// Each connection gets a fixed pool of request slots whose payload buffers are carved from one
+// allocate_io_memory() region (slots x max_io_bytes); regions are pooled and reused, so at most
+// max_connections of them are ever allocated. Connections are independent: a protocol
+// violation closes that connection only.
+//
+// Lifetime: the EventLoop and the BlockBackend must outlive the server AND any request still in
+// the backend when the server is destroyed: the destructor does not block; a connection with
+// requests in flight is detached and frees itself when its last completion arrives.
+#pragma once
+#include <sys/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common/block_backend.hpp"
+#include "common/event_loop.hpp"
+#include "common/log.hpp"
+#include "common/result.hpp"
+#include "common/unique_fd.hpp"
+#include "nbd/connection.hpp"
+#include "nbd/session.hpp"
+
+namespace iser {
+
+struct NbdServerConfig {
+    std::string socket_path;
+    std::string export_name;
+    std::optional<gid_t> group;  // socket mode 0660 with this group, else 0600 (owner only)
+    std::uint32_t max_connections = 16;
+    // Request slots per connection; 0 = min(backend queue_depth, 32). Each costs max_io_bytes.
+    std::uint32_t slots_per_connection = 0;
+};
+
+class NbdServer final : private nbd::ConnectionOwner {
+public:
+    static Result<std::unique_ptr<NbdServer>> create(EventLoop& loop, BlockBackend& backend, Logger& log,
+                                                     NbdServerConfig config);
+    ~NbdServer();
+    NbdServer(const NbdServer&) = delete;
+    NbdServer& operator=(const NbdServer&) = delete;
+
+    // Serve a socket that is already connected (a socketpair end handed to the kernel NBD
+    // driver, or a test client). Counts against max_connections.
+    Status serve_connected(UniqueFd fd);
+
+    // Stop accepting, unlink the socket, and close every connection once its in-flight requests
+    // have completed and their replies are sent. Idempotent.
+    void close();
+
+    std::size_t connection_count() const { return connections_.size(); }
+    const nbd::ExportInfo& export_info() const { return info_; }
+
+private:
+    NbdServer(EventLoop& loop, BlockBackend& backend, Logger& log, NbdServerConfig config);
+    Status listen();
+    void on_accept();
+    void connection_finished(nbd::Connection& connection, IoMemory region) override;
+    Result<IoMemory> take_region();
+
+    EventLoop& loop_;
+    BlockBackend& backend_;
+    Logger& log_;
+    NbdServerConfig config_;
+    nbd::ExportInfo info_;
+    std::uint32_t slots_ = 0;
+    UniqueFd listen_fd_;
+    bool listening_ = false;
+    dev_t socket_dev_ = 0;  // identity of the socket file we created, so close() unlinks only it
+    ino_t socket_ino_ = 0;
+    bool closed_ = false;
+    std::uint64_t next_id_ = 1;
+    std::unordered_map<nbd::Connection*, std::shared_ptr<nbd::Connection>> connections_;
+    std::vector<IoMemory> free_regions_;
+};
+
+}  // namespace iser
