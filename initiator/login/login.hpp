@@ -2,6 +2,7 @@
 // and consumes Login Responses; the session feeds it bytes from whatever transport it runs on.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -31,7 +32,10 @@ struct AuthConfig {
 struct OperationalOffer {
     bool iser = false;                                  // offer RDMAExtensions=Yes, iSER keys
     std::uint32_t max_recv_data_segment_length = 262144; // or InitiatorRecvDataSegmentLength on iSER
-    std::uint32_t target_recv_data_segment_length = 262144; // iSER: what we offer the target to send us... see .cpp
+    // iSER only: our proposal for TargetRecvDataSegmentLength, the largest data segment the
+    // target receives from us per PDU. The target's own declaration wins (LIO: 8192, the size
+    // of the receive buffers isert posts), so the default is that safe value.
+    std::uint32_t target_recv_data_segment_length = 8192;
     std::uint32_t max_burst_length = 262144;
     std::uint32_t first_burst_length = 65536;
     bool initial_r2t = false;
@@ -94,21 +98,25 @@ struct LoginStep {
 class LoginMachine {
 public:
     explicit LoginMachine(LoginConfig config);
-    // The first Login Request.
+    ~LoginMachine();
+    LoginMachine(LoginMachine&&) noexcept;
+    LoginMachine& operator=(LoginMachine&&) noexcept;
+    // The first Login Request. EINVAL when the configuration cannot work (no initiator name,
+    // no target name for a Normal session, mutual CHAP without one-way CHAP or with the same
+    // secret in both directions).
     Result<LoginPdu> start();
     // Feed one Login Response (header + data segment). Errors carry a one-line message such
     // as "login failed: authentication failure (status 0x0201)", with errno EACCES for auth
     // failures, ENOENT for target not found, EPROTO for protocol violations, EAGAIN for
-    // target-busy/redirect-free retryable statuses.
+    // target-busy statuses and redirects ("target moved to ADDRESS"). After an error or
+    // completion the machine accepts nothing more.
     Result<LoginStep> feed(const pdu::LoginResponse& header, Bytes data);
 
 private:
+    // Stage, negotiation table state, CHAP state and the text joined across Continue
+    // responses live in machine.cpp.
     struct Impl;
-    // Implementation details live in the .cpp files (stage, negotiation table, CHAP state).
-    LoginConfig config_;
-    int stage_ = 0;
-    std::vector<std::uint8_t> pending_text_;  // text across Continue (C bit) responses
-    std::vector<std::pair<std::string, std::string>> state_;
+    std::unique_ptr<Impl> impl_;
 };
 
 // Human-readable text for a login status class/detail (RFC 7143 §11.13.5).
