@@ -1,0 +1,284 @@
+#include "daemon/attachment.hpp"
+
+#include <sys/stat.h>
+
+#include <cstring>
+#include <random>
+
+#include "daemon/secret_file.hpp"
+#include "daemon/transport.hpp"
+#include "initiator/lun/lun_probe.hpp"
+
+namespace iser::daemon {
+namespace {
+
+constexpr std::uint32_t kQueueDepth = 128;
+constexpr auto kDrainPoll = std::chrono::milliseconds(10);
+constexpr int kDrainPolls = 3000;  // 30 s for in-flight I/O to finish at logout
+
+pdu::Isid random_isid() {
+    // RFC 7143 §11.12.5: type 10b "random" ISID; B and C random, D a random qualifier.
+    std::random_device rd;
+    std::uint32_t a = rd(), b = rd();
+    return {0x80, std::uint8_t(a), std::uint8_t(a >> 8), std::uint8_t(a >> 16), std::uint8_t(b), std::uint8_t(b >> 8)};
+}
+
+std::string hex(const pdu::Isid& isid) {
+    std::string s;
+    char b[4];
+    for (auto v : isid) {
+        std::snprintf(b, sizeof b, "%02x", v);
+        s += b;
+    }
+    return s;
+}
+
+// Flushes one backend's volatile cache at detach.
+class FlushWaiter final : public BlockCompletion {
+public:
+    explicit FlushWaiter(std::function<void(int)> done) : done_(std::move(done)) {}
+    void complete(BlockRequest&, int result) override { done_(result); }
+    BlockRequest request;
+
+private:
+    std::function<void(int)> done_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Attachment>> Attachment::attach(Logger& log, AttachOptions options, control::LoginReply& reply) {
+    auto factory = datamover_factory(options.request.transport);
+    if (!factory) return factory.take_error();
+    std::unique_ptr<Attachment> a(new Attachment(log, std::move(options)));
+    auto thread = LoopThread::start();
+    if (!thread) return thread.take_error();
+    a->thread_ = std::move(*thread);
+
+    session::SessionConfig cfg;
+    cfg.host = a->options_.host;
+    cfg.port = a->options_.port;
+    cfg.max_tasks = kQueueDepth;
+    login::LoginConfig& lc = cfg.login;
+    lc.type = login::SessionType::Normal;
+    lc.initiator_name = a->options_.initiator_name;
+    lc.target_name = a->options_.request.target;
+    lc.isid = random_isid();
+    lc.cmdsn = 1;
+    lc.offer.iser = a->options_.request.transport == "iser";
+    const auto& rq = a->options_.request;
+    if (!rq.chap_user.empty()) {
+        auto secret = read_secret_file(rq.chap_secret_file);
+        if (!secret) return secret.take_error();
+        lc.auth.chap = login::ChapCredentials{rq.chap_user, std::move(*secret)};
+    }
+    if (!rq.mutual_user.empty()) {
+        if (!lc.auth.chap) return make_error(EINVAL, "mutual CHAP needs --chap-user as well");
+        auto secret = read_secret_file(rq.mutual_secret_file);
+        if (!secret) return secret.take_error();
+        lc.auth.mutual = login::ChapCredentials{rq.mutual_user, std::move(*secret)};
+    }
+    a->session_ = std::make_unique<session::Session>(a->thread_->loop(), log, std::move(cfg), std::move(*factory));
+
+    Attachment* raw = a.get();
+    auto result = a->thread_->call<Result<control::LoginReply>>([raw](auto done) { raw->build(std::move(done)); });
+    if (!result) {
+        // Everything built on the loop thread was undone there; stop the thread before the
+        // session object goes away.
+        a->thread_->stop();
+        a->exports_.clear();
+        a->session_.reset();
+        a->detached_ = true;
+        return result.take_error();
+    }
+    reply = std::move(*result);
+    return a;
+}
+
+Attachment::~Attachment() {
+    if (!detached_) (void)detach();
+}
+
+void Attachment::build(std::function<void(Result<control::LoginReply>)> reply) {
+    session_->on_failure([this](const Error& e) {
+        ISER_LOG_ERROR(log_, "%s: session lost: %s", target().c_str(), e.message.c_str());
+        std::lock_guard<std::mutex> lock(info_mutex_);
+        state_ = "failed";
+    });
+    session_->start([this, reply](Status st) {
+        if (!st) return reply(make_error(st.error().code, st.error().message));
+        std::optional<std::uint32_t> only = options_.request.lun;
+        lun::probe_luns(thread_->loop(), log_, *session_, only, [this, reply](Result<lun::ProbeResult> probe) {
+            auto undo = [this, reply](Error e) {
+                teardown([reply, e](Status) { reply(e); });
+            };
+            if (!probe) return undo(make_error(probe.error().code, "probing LUNs: " + probe.error().message));
+            control::LoginReply out;
+            for (auto& [lun, reason] : probe->skipped) out.skipped.push_back({lun, reason});
+            if (probe->disks.empty()) {
+                std::string why = "target " + target() + " has no disk LUNs to attach";
+                for (auto& s : out.skipped) why += "; LUN " + std::to_string(s.lun) + ": " + s.reason;
+                return undo(make_error(ENODEV, why));
+            }
+            for (const auto& info : probe->disks) {
+                auto attached = export_lun(info, probe->disks.size());
+                if (!attached) return undo(attached.take_error());
+                out.attached.push_back(*attached);
+            }
+            {
+                std::lock_guard<std::mutex> lock(info_mutex_);
+                state_ = "logged-in";
+            }
+            reply(std::move(out));
+        });
+    });
+}
+
+Result<control::AttachedLun> Attachment::export_lun(const lun::LunInfo& info, std::size_t disk_count) {
+    const auto& rq = options_.request;
+    std::string name = "lun" + std::to_string(info.lun);
+    auto backend = lun::LunBackend::create(thread_->loop(), log_, *session_, info, target() + ":" + name, kQueueDepth);
+    if (!backend) return backend.take_error();
+
+    Export ex;
+    ex.attached.lun = info.lun;
+    ex.attached.size_bytes = (*backend)->geometry().size_bytes;
+    ex.attached.block_size = (*backend)->geometry().logical_block_size;
+    if (rq.frontend == "nbd-server") {
+        std::string path;
+        struct stat st{};
+        if (!rq.nbd_socket.empty() && stat(rq.nbd_socket.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+            path = rq.nbd_socket + "/" + name + ".sock";
+        } else if (!rq.nbd_socket.empty()) {
+            if (disk_count > 1)
+                return make_error(EINVAL, "--nbd-socket " + rq.nbd_socket + " names one socket but the target has " +
+                                              std::to_string(disk_count) + " LUNs; give a directory or --lun");
+            path = rq.nbd_socket;
+        } else {
+            mkdir("/run/iser", 0700);
+            mkdir(options_.nbd_socket_dir.c_str(), 0700);
+            std::string safe = target();
+            for (char& c : safe)
+                if (c == '/' || c == ':') c = '_';
+            path = options_.nbd_socket_dir + "/" + safe + "-" + name + ".sock";
+        }
+        NbdServerConfig cfg;
+        cfg.socket_path = path;
+        cfg.export_name = name;
+        if (rq.nbd_group) cfg.group = gid_t(*rq.nbd_group);
+        auto server = NbdServer::create(thread_->loop(), **backend, log_, cfg);
+        if (!server) return server.take_error();
+        ex.nbd = std::move(*server);
+        ex.attached.path = "nbd+unix:///" + name + "?socket=" + path;
+    } else if (rq.frontend == "ublk" || rq.frontend == "nbd") {
+        return make_error(ENOTSUP, "the " + rq.frontend + " frontend is not available in this build yet; use --frontend nbd-server");
+    } else {
+        return make_error(EINVAL, "unknown frontend '" + rq.frontend + "' (use ublk, nbd or nbd-server)");
+    }
+    ex.backend = std::move(*backend);
+    exports_.push_back(std::move(ex));
+    return exports_.back().attached;
+}
+
+void Attachment::teardown(std::function<void(Status)> done) {
+    for (auto& ex : exports_)
+        if (ex.nbd) ex.nbd->close();
+    // Wait for in-flight I/O, then flush volatile caches, then log out.
+    auto polls = std::make_shared<int>(0);
+    auto step = std::make_shared<std::function<void()>>();
+    *step = [this, polls, step, done]() {
+        std::uint32_t busy = 0;
+        for (auto& ex : exports_) busy += ex.backend->in_flight();
+        if (busy && ++*polls < kDrainPolls) {
+            thread_->loop().add_timer(kDrainPoll, [step] { (*step)(); });
+            return;
+        }
+        // Break the self-reference once this step has run (not from inside it).
+        thread_->loop().defer([step] { *step = nullptr; });
+        auto pending = std::make_shared<std::size_t>(0);
+        auto errors = std::make_shared<int>(0);
+        auto waiters = std::make_shared<std::vector<std::unique_ptr<FlushWaiter>>>();
+        auto logout = [this, done, errors]() {
+            session_->logout([this, done, errors](Status st) {
+                exports_.clear();
+                std::lock_guard<std::mutex> lock(info_mutex_);
+                state_ = "logged-out";
+                if (*errors) return done(make_error(EIO, "flushing the target's cache failed at logout"));
+                done(std::move(st));
+            });
+        };
+        for (auto& ex : exports_) {
+            if (!ex.backend->geometry().volatile_cache || session_->state() != session::Session::State::FullFeature) continue;
+            ++*pending;
+            auto w = std::make_unique<FlushWaiter>([this, pending, errors, logout, waiters](int r) {
+                if (r) ++*errors;
+                if (--*pending == 0) {
+                    // The waiters own this very callback: free them after it returns.
+                    thread_->loop().defer([waiters] { waiters->clear(); });
+                    logout();
+                }
+            });
+            w->request.op = BlockOp::Flush;
+            w->request.owner = w.get();
+            ex.backend->submit(w->request);
+            waiters->push_back(std::move(w));
+        }
+        if (*pending == 0) logout();
+    };
+    (*step)();
+}
+
+Status Attachment::detach() {
+    if (detached_) return {};
+    detached_ = true;
+    Status st = thread_->call<Status>([this](auto done) { teardown(std::move(done)); });
+    thread_->stop();
+    session_.reset();
+    return st;
+}
+
+control::SessionInfo Attachment::info() const {
+    control::SessionInfo s;
+    s.target = target();
+    s.portal = (options_.host.find(':') != std::string::npos ? "[" + options_.host + "]" : options_.host) + ":" +
+               std::to_string(options_.port);
+    s.transport = options_.request.transport;
+    s.frontend = options_.request.frontend;
+    {
+        std::lock_guard<std::mutex> lock(info_mutex_);
+        s.state = state_;
+    }
+    const auto& p = session_->params();
+    s.tsih = p.tsih;
+    s.isid = hex(session_->config().login.isid);
+    auto yn = [](bool b) { return std::string(b ? "Yes" : "No"); };
+    s.negotiated = {
+        {"HeaderDigest", p.header_digest ? "CRC32C" : "None"},
+        {"DataDigest", p.data_digest ? "CRC32C" : "None"},
+        {"MaxRecvDataSegmentLength", std::to_string(p.max_recv_data_segment_length)},
+        {"TargetMaxRecvDataSegmentLength", std::to_string(p.max_xmit_data_segment_length)},
+        {"MaxBurstLength", std::to_string(p.max_burst_length)},
+        {"FirstBurstLength", std::to_string(p.first_burst_length)},
+        {"InitialR2T", yn(p.initial_r2t)},
+        {"ImmediateData", yn(p.immediate_data)},
+        {"MaxOutstandingR2T", std::to_string(p.max_outstanding_r2t)},
+        {"ErrorRecoveryLevel", std::to_string(p.error_recovery_level)},
+        {"RDMAExtensions", yn(p.rdma_extensions)},
+    };
+    if (p.rdma_extensions) {
+        s.negotiated.push_back({"InitiatorRecvDataSegmentLength", std::to_string(p.initiator_recv_data_segment_length)});
+        s.negotiated.push_back({"TargetRecvDataSegmentLength", std::to_string(p.target_recv_data_segment_length)});
+    }
+    for (const auto& ex : exports_) s.luns.push_back(ex.attached);
+    return s;
+}
+
+bool Attachment::owns_device(const std::string& path) const {
+    for (const auto& ex : exports_) {
+        if (ex.attached.path == path) return true;
+        auto pos = ex.attached.path.find("?socket=");
+        if (pos != std::string::npos && ex.attached.path.substr(pos + 8) == path) return true;
+    }
+    return false;
+}
+
+}  // namespace iser::daemon

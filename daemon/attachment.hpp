@@ -1,0 +1,61 @@
+// One attached target: its session on a loop thread of its own, the LUN backends and the
+// frontends that export them. Built completely or not at all: a failure at any step undoes the
+// steps before it, so nothing is left half-attached.
+#pragma once
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "common/log.hpp"
+#include "control/control_api.hpp"
+#include "daemon/loop_thread.hpp"
+#include "initiator/lun/lun_backend.hpp"
+#include "initiator/session/session.hpp"
+#include "nbd/server.hpp"
+
+namespace iser::daemon {
+
+struct AttachOptions {
+    control::LoginRequest request;
+    std::string initiator_name;
+    std::string host;
+    std::uint16_t port = 3260;
+    std::string nbd_socket_dir = "/run/iser/nbd";
+};
+
+class Attachment {
+public:
+    // Blocks until the LUNs are exported (or everything is undone on failure).
+    static Result<std::unique_ptr<Attachment>> attach(Logger& log, AttachOptions options, control::LoginReply& reply);
+    ~Attachment();
+
+    // Blocks: closes the exports, waits for in-flight I/O, flushes, logs out.
+    Status detach();
+
+    const std::string& target() const { return options_.request.target; }
+    control::SessionInfo info() const;
+    bool owns_device(const std::string& path) const;
+
+private:
+    struct Export {
+        std::unique_ptr<lun::LunBackend> backend;
+        std::unique_ptr<NbdServer> nbd;
+        control::AttachedLun attached;
+    };
+    Attachment(Logger& log, AttachOptions options) : log_(log), options_(std::move(options)) {}
+    void build(std::function<void(Result<control::LoginReply>)> reply);
+    Result<control::AttachedLun> export_lun(const lun::LunInfo& info, std::size_t disk_count);
+    void teardown(std::function<void(Status)> done);
+
+    Logger& log_;
+    AttachOptions options_;
+    std::unique_ptr<LoopThread> thread_;
+    std::unique_ptr<session::Session> session_;
+    std::vector<Export> exports_;
+    mutable std::mutex info_mutex_;  // control plane: info() reads what the loop thread built
+    std::string state_ = "logging-in";
+    bool detached_ = false;
+};
+
+}  // namespace iser::daemon

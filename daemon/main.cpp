@@ -1,0 +1,162 @@
+// iserd: attaches iSCSI/iSER LUNs and serves them as block devices; iserctl talks to it over a
+// root-only unix socket.
+#include <signal.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include <boost/program_options.hpp>
+#include <cstring>
+#include <iostream>
+#include <thread>
+
+#include "common/log.hpp"
+#include "control/control_api.hpp"
+#include "control/server.hpp"
+#include "daemon/initiator_name.hpp"
+#include "daemon/manager.hpp"
+
+namespace po = boost::program_options;
+using namespace iser;
+
+namespace {
+
+struct Options {
+    bool foreground = false;
+    std::string socket = control::kDefaultSocketPath;
+    std::string log_level = "info";
+    std::string initiator_name;
+};
+
+int parse_options(int argc, char** argv, Options& o) {
+    po::options_description desc(
+        "Usage: iserd [--foreground] [--socket PATH] [--log-level LEVEL] [--initiator-name IQN]\n\n"
+        "The iSER/iSCSI initiator daemon. iserctl starts it when needed; systemd runs it with --foreground.\n\n"
+        "Options");
+    desc.add_options()("help,h", "show this help and exit")("version", "show the version and exit")(
+        "foreground,f", po::bool_switch(&o.foreground), "stay in the foreground (logs to stderr)")(
+        "socket", po::value(&o.socket), "control socket path (default /run/iser/iserd.sock)")(
+        "log-level", po::value(&o.log_level), "error, warning, info or debug (default info)")(
+        "initiator-name", po::value(&o.initiator_name),
+        "iSCSI name of this initiator (default: /etc/iser/initiatorname.iser, generated once)");
+    po::variables_map vm;
+    try {
+        po::store(po::command_line_parser(argc, argv).options(desc).run(), vm);
+        po::notify(vm);
+    } catch (const po::error& e) {
+        std::cerr << "iserd: " << e.what() << " (see iserd --help)\n";
+        return 2;
+    }
+    if (vm.count("help")) {
+        std::cout << desc << "\n";
+        return 0;
+    }
+    if (vm.count("version")) {
+        std::cout << "iserd 0.1.0\n";
+        return 0;
+    }
+    return -1;
+}
+
+Result<LogLevel> level_from(const std::string& s) {
+    if (s == "error") return LogLevel::Error;
+    if (s == "warning") return LogLevel::Warning;
+    if (s == "info") return LogLevel::Info;
+    if (s == "debug") return LogLevel::Debug;
+    return make_error(EINVAL, "unknown log level '" + s + "' (error, warning, info, debug)");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    Options opts;
+    if (int rc = parse_options(argc, argv, opts); rc >= 0) return rc;
+    auto level = level_from(opts.log_level);
+    if (!level) {
+        std::cerr << "iserd: " << level.error().message << "\n";
+        return 2;
+    }
+    if (geteuid() != 0) {
+        std::cerr << "iserd: must run as root (it creates block devices and root-only sockets)\n";
+        return 1;
+    }
+    Logger log(*level);
+
+    // Signals are taken by a dedicated thread (sigwait), so no handler needs global state.
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGTERM);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+    signal(SIGPIPE, SIG_IGN);
+    umask(077);
+
+    std::string name = opts.initiator_name;
+    if (name.empty()) {
+        auto n = daemon::load_or_create_initiator_name();
+        if (!n) {
+            std::cerr << "iserd: " << n.error().message << "\n";
+            return 1;
+        }
+        name = *n;
+    }
+
+    int ready_pipe[2] = {-1, -1};
+    if (!opts.foreground) {
+        // Background: the parent exits once the child's socket is ready, so "iserd && iserctl"
+        // never races the socket.
+        if (pipe(ready_pipe) != 0) return 1;
+        pid_t pid = fork();
+        if (pid < 0) {
+            std::cerr << "iserd: fork: " << std::strerror(errno) << "\n";
+            return 1;
+        }
+        if (pid > 0) {
+            close(ready_pipe[1]);
+            char c = 0;
+            ssize_t n = read(ready_pipe[0], &c, 1);
+            return n == 1 && c == 'R' ? 0 : 1;
+        }
+        close(ready_pipe[0]);
+        setsid();
+    }
+
+    std::unique_ptr<control::ControlServer> server;
+    daemon::Manager manager(log, name, [&server] {
+        if (server) server->stop();
+    });
+    auto created = control::ControlServer::create(opts.socket, manager, log);
+    if (!created) {
+        std::cerr << "iserd: " << created.error().message << "\n";
+        return 1;
+    }
+    server = std::move(*created);
+    ISER_LOG_INFO(log, "iserd ready: initiator %s, control socket %s", name.c_str(), opts.socket.c_str());
+    sd_notify(0, "READY=1");
+    if (ready_pipe[1] >= 0) {
+        [[maybe_unused]] auto n = write(ready_pipe[1], "R", 1);
+        close(ready_pipe[1]);
+        int devnull = open("/dev/null", O_RDWR);
+        if (devnull >= 0) {
+            dup2(devnull, 0);
+            dup2(devnull, 1);
+            close(devnull);
+        }
+    }
+
+    std::thread signals([&] {
+        int sig = 0;
+        sigwait(&stop_signals, &sig);
+        ISER_LOG_INFO(log, "signal %d: logging out and exiting", sig);
+        server->stop();
+    });
+    server->run();
+    sd_notify(0, "STOPPING=1");
+    manager.detach_all();
+    // Wake the signal thread if it is still waiting.
+    pthread_kill(signals.native_handle(), SIGTERM);
+    signals.join();
+    ISER_LOG_INFO(log, "iserd exiting");
+    return 0;
+}

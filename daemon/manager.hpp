@@ -1,0 +1,37 @@
+// iserd's control::Handler: owns every Attachment and answers iserctl's requests.
+// Requests arrive one at a time on the control thread; the mutex guards against a future
+// concurrent server and signal-driven shutdown, never the data path.
+#pragma once
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "common/log.hpp"
+#include "control/control_api.hpp"
+#include "daemon/attachment.hpp"
+
+namespace iser::daemon {
+
+class Manager final : public control::Handler {
+public:
+    Manager(Logger& log, std::string initiator_name, std::function<void()> request_exit)
+        : log_(log), initiator_name_(std::move(initiator_name)), request_exit_(std::move(request_exit)) {}
+
+    Result<control::DiscoverReply> discover(const control::DiscoverRequest&) override;
+    Result<control::LoginReply> login(const control::LoginRequest&) override;
+    Result<control::LogoutReply> logout(const control::LogoutRequest&) override;
+    Result<control::ListReply> list() override;
+    Status shutdown() override;
+
+    // Logs everything out (at exit).
+    void detach_all();
+
+private:
+    Logger& log_;
+    std::string initiator_name_;
+    std::function<void()> request_exit_;
+    std::mutex mutex_;
+    std::vector<std::unique_ptr<Attachment>> attachments_;
+};
+
+}  // namespace iser::daemon
