@@ -1,0 +1,41 @@
+// iserctl logout --target IQN | --device DEV | --all: detaches the devices, then logs out.
+// Quiet on success.
+#include "cli/daemon_starter.hpp"
+#include "cli/verbs.hpp"
+#include "control/names.hpp"
+
+namespace iser::cli {
+
+int run_logout(const VerbArgs& args, GlobalOptions global) {
+    const VerbSpec spec{"logout", "--target IQN | --device DEV | --all",
+                        "Detaches the devices of a session and logs it out."};
+    po::options_description options("Options");
+    options.add_options()
+        ("target", po::value<std::string>()->value_name("IQN"), "log out of every session with this target")
+        ("device", po::value<std::string>()->value_name("DEV"), "log out of the session serving this device or NBD URI")
+        ("all", "log out of every session");
+    po::variables_map vm;
+    if (auto done = parse_verb(spec, args, options, {}, vm, global)) return *done;
+
+    control::LogoutRequest request;
+    if (vm.count("target")) request.target = vm["target"].as<std::string>();
+    if (vm.count("device")) request.device = vm["device"].as<std::string>();
+    request.all = vm.count("all") > 0;
+    if (int(vm.count("target")) + int(vm.count("device")) + int(request.all) != 1)
+        return fail(kExitUsage, "logout needs exactly one of --target, --device, --all");
+    if (vm.count("target")) {
+        if (auto valid = control::validate_iscsi_name(request.target); !valid) return fail(kExitUsage, valid.error());
+    }
+    if (vm.count("device") && request.device.empty()) return fail(kExitUsage, "--device needs a device path");
+
+    control::ControlClient client(global.socket_path);
+    auto reply = client.logout(request);
+    if (!reply) {
+        // No iserd means no session: "--all" has nothing to do, a named one does not exist.
+        if (request.all && control::is_not_running(reply.error())) return kExitOk;
+        return fail(kExitFailure, reply.error());
+    }
+    return kExitOk;
+}
+
+}  // namespace iser::cli
