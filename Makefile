@@ -1,0 +1,51 @@
+# Top-level entry points. Everything builds under build*/ (never committed).
+#   make          build build/iserd and build/iserctl
+#   make test     every test: unit, host (real tgtd), fuzz, lab (QEMU VM), plus ASan/UBSan
+#   make demo     the main job on the built-in lab: attach a LUN over iSER and use it
+#   make bench    benchmarks, side by side with the peers
+#   make install  binaries, man pages, units
+#   make fuzz     the fuzzers for longer (FUZZ_SECONDS each, default 300)
+BUILD ?= build
+JOBS ?= $(shell nproc)
+CMAKE_FLAGS ?=
+FUZZ_SECONDS ?= 300
+
+.PHONY: all setup build build-asan build-fuzz test demo bench install fuzz clean
+
+all: build
+
+setup:
+	@scripts/setup
+
+build: setup
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(BUILD) -j$(JOBS)
+
+build-asan: setup
+	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DISER_SANITIZE=ON >/dev/null
+	@cmake --build build-asan -j$(JOBS)
+
+build-fuzz: setup
+	@CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DISER_FUZZ=ON >/dev/null
+	@cmake --build build-fuzz -j$(JOBS)
+
+test: build build-asan build-fuzz
+	@scripts/run-tests
+
+demo: build
+	@tests/lab/run tests/lab/demo.sh
+
+bench: build
+	@bench/run
+
+install: build
+	@cmake --install $(BUILD)
+
+fuzz: build-fuzz
+	@for f in build-fuzz/tests/fuzz/*_fuzz build-fuzz/tests/fuzz/fuzz_*; do \
+	  [ -x "$$f" ] || continue; n=$$(basename $$f); \
+	  echo "== $$n ($(FUZZ_SECONDS) s)"; \
+	  tests/fuzz/run-fuzzer $$f tests/fuzz/corpus/$$n $(FUZZ_SECONDS) || exit 1; done
+
+clean:
+	rm -rf build build-asan build-fuzz
