@@ -106,7 +106,7 @@ Status start_iserd(const std::string& socket_path) {
     std::optional<int> exit_status;
     std::optional<Clock::time_point> give_up_at;
     for (;;) {
-        if (client.daemon_answers()) return {};
+        if (client.probe().ok()) return {};
         if (!exit_status) {
             int status = 0;
             if (::waitpid(pid, &status, WNOHANG) == pid) {
@@ -129,9 +129,10 @@ Status start_iserd(const std::string& socket_path) {
 }
 
 Result<control::Reply> call_starting_iserd(const control::ControlClient& client, const control::Request& request) {
-    auto reply = client.call(request);
-    if (reply || !control::is_not_running(reply.error())) return reply;
-    ISER_TRY(start_iserd(client.socket_path()));
+    if (auto up = client.probe(); !up) {
+        if (!control::is_not_running(up.error())) return up.take_error();
+        ISER_TRY(start_iserd(client.socket_path()));
+    }
     return client.call(request);
 }
 

@@ -40,13 +40,14 @@ int run_list(const VerbArgs& args, GlobalOptions global) {
     if (auto done = parse_verb(spec, args, options, {}, vm, global)) return *done;
 
     control::ControlClient client(global.socket_path);
-    auto reply = client.list();
-    control::ListReply list;
-    if (reply) {
+    control::ListReply list;  // no iserd: no sessions
+    if (auto up = client.probe(); !up) {
+        if (!control::is_not_running(up.error())) return fail(kExitFailure, up.error());
+    } else {
+        auto reply = client.list();
+        if (!reply) return fail(kExitFailure, reply.error());
         list = std::move(*reply);
-    } else if (!control::is_not_running(reply.error())) {
-        return fail(kExitFailure, reply.error());
-    }  // no iserd: no sessions
+    }
     if (vm.count("json")) {
         std::cout << control::reply_to_json_document(control::Reply{list});
         return kExitOk;

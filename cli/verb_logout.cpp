@@ -29,12 +29,13 @@ int run_logout(const VerbArgs& args, GlobalOptions global) {
     if (vm.count("device") && request.device.empty()) return fail(kExitUsage, "--device needs a device path");
 
     control::ControlClient client(global.socket_path);
-    auto reply = client.logout(request);
-    if (!reply) {
+    if (auto up = client.probe(); !up) {
         // No iserd means no session: "--all" has nothing to do, a named one does not exist.
-        if (request.all && control::is_not_running(reply.error())) return kExitOk;
-        return fail(kExitFailure, reply.error());
+        if (request.all && control::is_not_running(up.error())) return kExitOk;
+        return fail(kExitFailure, up.error());
     }
+    auto reply = client.logout(request);
+    if (!reply) return fail(kExitFailure, reply.error());
     return kExitOk;
 }
 

@@ -9,8 +9,13 @@ int run_shutdown(const VerbArgs& args, GlobalOptions global) {
     po::options_description options("Options");
     po::variables_map vm;
     if (auto done = parse_verb(spec, args, options, {}, vm, global)) return *done;
-    auto done = control::ControlClient(global.socket_path).shutdown();
-    if (!done && !control::is_not_running(done.error())) return fail(kExitFailure, done.error());
+    control::ControlClient client(global.socket_path);
+    if (auto up = client.probe(); !up) {
+        if (control::is_not_running(up.error())) return kExitOk;  // already gone
+        return fail(kExitFailure, up.error());
+    }
+    auto done = client.shutdown();
+    if (!done) return fail(kExitFailure, done.error());
     return kExitOk;
 }
 

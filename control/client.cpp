@@ -32,7 +32,11 @@ Result<UniqueFd> connect_to(const std::string& path) {
 
 }  // namespace
 
-bool ControlClient::daemon_answers() const { return connect_to(path_).ok(); }
+Status ControlClient::probe() const {
+    auto fd = connect_to(path_);
+    if (!fd) return fd.take_error();
+    return {};
+}
 
 Result<Reply> ControlClient::call(const Request& request) const {
     auto fd = connect_to(path_);

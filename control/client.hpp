@@ -26,8 +26,9 @@ public:
         return {};
     }
 
-    // Only checks that something accepts connections on the socket (used while iserd starts).
-    bool daemon_answers() const;
+    // Connects and hangs up: tells "no iserd here" (see is_not_running) apart from other
+    // failures without sending a request.
+    Status probe() const;
 
     const std::string& socket_path() const { return path_; }
 
@@ -41,7 +42,8 @@ private:
     std::string path_;
 };
 
-// True for the connect errors that mean "no iserd here" (so iserctl may start one).
+// True for the probe() errors that mean "no iserd here" (so iserctl may start one). Only for
+// probe(): an error iserd replied with may carry the same errno for other reasons.
 inline bool is_not_running(const Error& e) { return e.code == ENOENT || e.code == ECONNREFUSED; }
 
 }  // namespace iser::control

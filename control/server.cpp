@@ -216,6 +216,7 @@ void ControlServer::serve_connection(int fd) {
         return;
     }
     auto line = read_request_line(fd);
+    if (!line && line.error().code == ECONNRESET) return;  // iserctl probing whether iserd is up
     if (!line) {
         ISER_LOG_WARN(log_, "control request: %s", line.error().message.c_str());
         write_all(fd, encode_reply(line.take_error()));

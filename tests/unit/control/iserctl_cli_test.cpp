@@ -1,0 +1,252 @@
+// Runs the real iserctl binary against a ControlServer with a fake Handler and checks the
+// output contract users' scripts rely on (stdout lines, stderr lines, exit statuses).
+#include <doctest/doctest.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "control/server.hpp"
+
+using namespace iser;
+using namespace iser::control;
+
+namespace {
+
+class FakeIserd : public Handler {
+public:
+    Result<DiscoverReply> discover(const DiscoverRequest& r) override {
+        last_discover = r;
+        DiscoverReply reply;
+        reply.portals.push_back({"192.0.2.10", 3260, 1, "iqn.2003-01.org.example:disk1"});
+        reply.portals.push_back({"2001:db8::10", 3261, 2, "iqn.2003-01.org.example:disk1"});
+        return reply;
+    }
+    Result<LoginReply> login(const LoginRequest& r) override {
+        last_login = r;
+        if (r.target == "iqn.2003-01.org.example:refused")
+            return make_error(ECONNREFUSED, "cannot reach 192.0.2.10:3260: connection refused");
+        LoginReply reply;
+        if (r.frontend == "nbd-server") {
+            reply.attached.push_back({0, "nbd+unix:///lun0?socket=" + r.nbd_socket, 1 << 20, 512});
+        } else {
+            reply.attached.push_back({0, "/dev/ublkb0", 1 << 20, 512});
+            reply.attached.push_back({1, "/dev/ublkb1", 1 << 20, 512});
+        }
+        reply.skipped.push_back({2, "peripheral device type 0x0c"});
+        return reply;
+    }
+    Result<LogoutReply> logout(const LogoutRequest& r) override {
+        last_logout = r;
+        return LogoutReply{};
+    }
+    Result<ListReply> list() override {
+        ListReply reply;
+        SessionInfo s;
+        s.target = "iqn.2003-01.org.example:disk1";
+        s.portal = "192.0.2.10:3260";
+        s.transport = "iser";
+        s.state = "logged-in";
+        s.frontend = "ublk";
+        s.tsih = 7;
+        s.isid = "400001370000";
+        s.negotiated = {{"HeaderDigest", "None"}};
+        s.luns.push_back({0, "/dev/ublkb0", 10ull << 30, 512});
+        reply.sessions.push_back(s);
+        return reply;
+    }
+    Status shutdown() override { return {}; }
+
+    DiscoverRequest last_discover;
+    LoginRequest last_login;
+    LogoutRequest last_logout;
+};
+
+struct Run {
+    int status = -1;
+    std::string out, err;
+};
+
+// Runs iserctl with `args` (a shell-quoted string); stdout and stderr captured separately.
+Run iserctl(const std::string& socket, const std::string& args, const std::string& tmp) {
+    std::string err_file = tmp + "/stderr";
+    std::string cmd = "ISERD_SOCKET=" + socket + " " + ISERCTL_PATH + " " + args + " 2>" + err_file;
+    Run run;
+    FILE* p = ::popen(cmd.c_str(), "r");
+    REQUIRE(p);
+    std::array<char, 4096> buf;
+    std::size_t n;
+    while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) run.out.append(buf.data(), n);
+    int status = ::pclose(p);
+    run.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    std::ifstream in(err_file);
+    run.err.assign(std::istreambuf_iterator<char>(in), {});
+    return run;
+}
+
+struct Fixture {
+    Fixture() {
+        char tmpl[] = "/tmp/iserctl-cli-test.XXXXXX";
+        REQUIRE(::mkdtemp(tmpl));
+        dir = tmpl;
+        socket = dir + "/iserd.sock";
+        auto created = ControlServer::create(socket, handler, log);
+        REQUIRE(created.ok());
+        server = std::move(created).value();
+        thread = std::thread([this] { server->run(); });
+    }
+    ~Fixture() {
+        server->stop();
+        thread.join();
+        std::filesystem::remove_all(dir);
+    }
+    Run run(const std::string& args) { return iserctl(socket, args, dir); }
+
+    Logger log{LogLevel::Error};
+    FakeIserd handler;
+    std::string dir, socket;
+    std::unique_ptr<ControlServer> server;
+    std::thread thread;
+};
+
+}  // namespace
+
+TEST_CASE("iserctl: contract against a fake iserd") {
+    if (::geteuid() != 0) {
+        MESSAGE("SKIP: iserctl must run as root");
+        return;
+    }
+    Fixture f;
+
+    SUBCASE("discover prints IP:PORT,TPGT IQN") {
+        Run r = f.run("discover 192.0.2.10 --transport tcp");
+        CHECK(r.status == 0);
+        CHECK(r.out == "192.0.2.10:3260,1 iqn.2003-01.org.example:disk1\n"
+                       "[2001:db8::10]:3261,2 iqn.2003-01.org.example:disk1\n");
+        CHECK(r.err.empty());
+        CHECK(f.handler.last_discover.portal == "192.0.2.10:3260");
+        CHECK(f.handler.last_discover.transport == "tcp");
+        Run j = f.run("discover '[::1]:3262' --json");
+        CHECK(j.status == 0);
+        CHECK(j.out.rfind("{\n  \"portals\": [", 0) == 0);
+        CHECK(f.handler.last_discover.portal == "[::1]:3262");
+        CHECK(f.handler.last_discover.transport == "iser");
+    }
+    SUBCASE("login prints devices on stdout, skipped LUNs on stderr") {
+        Run r = f.run("login --portal 192.0.2.10 --target iqn.2003-01.org.example:disk1 --lun 3");
+        CHECK(r.status == 0);
+        CHECK(r.out == "/dev/ublkb0\n/dev/ublkb1\n");
+        CHECK(r.err == "skipped LUN 2: peripheral device type 0x0c\n");
+        CHECK(f.handler.last_login.transport == "iser");
+        CHECK(f.handler.last_login.frontend == "ublk");
+        CHECK(f.handler.last_login.lun == std::optional<std::uint32_t>(3));
+    }
+    SUBCASE("login nbd-server prints the URI and sends absolute paths") {
+        Run r = f.run("login --portal 192.0.2.10 --target iqn.2003-01.org.example:disk1 --frontend nbd-server "
+                      "--nbd-socket " + f.dir + "/./d.sock");
+        CHECK(r.status == 0);
+        CHECK(r.out == "nbd+unix:///lun0?socket=" + f.dir + "/d.sock\n");
+    }
+    SUBCASE("CHAP secrets travel as checked absolute paths") {
+        std::string secret = f.dir + "/secret";
+        std::ofstream(secret) << "0123456789ab\n";
+        REQUIRE(::chmod(secret.c_str(), 0644) == 0);
+        std::string args = "login --portal h --target iqn.2003-01.org.example:disk1 --chap-user u --chap-secret-file " + secret;
+        Run open = f.run(args);
+        CHECK(open.status == 1);
+        CHECK(open.out.empty());
+        CHECK(open.err == "iserctl: --chap-secret-file " + secret + " is accessible by group or others; run 'chmod 600 " +
+                              secret + "'\n");
+        REQUIRE(::chmod(secret.c_str(), 0600) == 0);
+        Run ok = f.run(args);
+        CHECK(ok.status == 0);
+        CHECK(f.handler.last_login.chap_secret_file == secret);
+        CHECK(f.handler.last_login.chap_user == "u");
+        Run missing = f.run("login --portal h --target iqn.2003-01.org.example:disk1 --chap-user u --chap-secret-file /nonexistent/s");
+        CHECK(missing.status == 1);
+        CHECK(missing.err == "iserctl: --chap-secret-file /nonexistent/s: No such file or directory\n");
+    }
+    SUBCASE("daemon errors are one line and exit 1") {
+        Run r = f.run("login --portal 192.0.2.10 --target iqn.2003-01.org.example:refused");
+        CHECK(r.status == 1);
+        CHECK(r.out.empty());
+        CHECK(r.err == "iserctl: cannot reach 192.0.2.10:3260: connection refused\n");
+    }
+    SUBCASE("usage errors exit 2 with one line") {
+        for (const char* args : {"login --portal '[::1' --target iqn.2003-01.org.example:d",
+                                 "login --portal h --target disk1", "login --portal h:0 --target iqn.2003-01.org.example:d",
+                                 "login --target iqn.2003-01.org.example:d", "login --portal h --target iqn.2003-01.org.example:d --lun x",
+                                 "login --portal h --target iqn.2003-01.org.example:d --frontend iscsi",
+                                 "login --portal h --target iqn.2003-01.org.example:d --nbd-socket /s",
+                                 "login --portal h --target iqn.2003-01.org.example:d --chap-user u",
+                                 "logout", "logout --all --target iqn.2003-01.org.example:d", "discover",
+                                 "discover h --transport fc", "frobnicate", "", "login --no-such-flag"}) {
+            CAPTURE(args);
+            Run r = f.run(args);
+            CHECK(r.status == 2);
+            CHECK(r.out.empty());
+            CHECK(r.err.rfind("iserctl: ", 0) == 0);
+            CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+        }
+    }
+    SUBCASE("logout forwards exactly one selector") {
+        CHECK(f.run("logout --device /dev/ublkb0").status == 0);
+        CHECK(f.handler.last_logout.device == "/dev/ublkb0");
+        CHECK(f.run("logout --all").status == 0);
+        CHECK(f.handler.last_logout.all);
+    }
+    SUBCASE("list: human blocks, verbose parameters, JSON") {
+        Run r = f.run("list");
+        CHECK(r.status == 0);
+        CHECK(r.out == "target:    iqn.2003-01.org.example:disk1\n"
+                       "portal:    192.0.2.10:3260\n"
+                       "transport: iser\n"
+                       "state:     logged-in\n"
+                       "frontend:  ublk\n"
+                       "luns:\n"
+                       "  LUN 0  /dev/ublkb0  10.0 GiB  512-byte blocks\n");
+        Run v = f.run("list -v");
+        CHECK(v.out.find("negotiated:\n  HeaderDigest=None\n") != std::string::npos);
+        CHECK(v.out.find("isid:      400001370000\n") != std::string::npos);
+        Run j = f.run("list --json");
+        CHECK(j.out.rfind("{\n  \"sessions\": [", 0) == 0);
+        CHECK(j.out.find("\"negotiated\": {\n        \"HeaderDigest\": \"None\"") != std::string::npos);
+    }
+    SUBCASE("help and version") {
+        Run h = f.run("login --help");
+        CHECK(h.status == 0);
+        CHECK(h.out.rfind("Usage: iserctl login --portal PORTAL --target IQN", 0) == 0);
+        for (const char* verb : {"discover", "logout", "list", "shutdown"}) {
+            CAPTURE(verb);
+            CHECK(f.run(std::string(verb) + " --help").status == 0);
+        }
+        Run v = f.run("--version");
+        CHECK(v.status == 0);
+        CHECK(v.out.rfind("iserctl ", 0) == 0);
+    }
+}
+
+TEST_CASE("iserctl: no iserd running") {
+    if (::geteuid() != 0) {
+        MESSAGE("SKIP: iserctl must run as root");
+        return;
+    }
+    char tmpl[] = "/tmp/iserctl-cli-test.XXXXXX";
+    REQUIRE(::mkdtemp(tmpl));
+    std::string dir = tmpl;
+    std::string socket = dir + "/iserd.sock";
+    Run list = iserctl(socket, "list", dir);
+    CHECK(list.status == 0);
+    CHECK(list.out == "No sessions.\n");
+    Run logout = iserctl(socket, "logout --target iqn.2003-01.org.example:d", dir);
+    CHECK(logout.status == 1);
+    CHECK(logout.err == "iserctl: iserd is not running (socket " + socket + ")\n");
+    CHECK(iserctl(socket, "logout --all", dir).status == 0);
+    std::filesystem::remove_all(dir);
+}
