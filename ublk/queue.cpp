@@ -1,0 +1,226 @@
+#include "ublk/queue.hpp"
+
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include "ublk/device.hpp"
+#include "ublk/request_mapping.hpp"
+#include "ublk/sqe_encoding.hpp"
+
+namespace iser::ublk {
+namespace {
+constexpr int kCharFixedIndex = 0;  // /dev/ublkcN is the ring's only registered file
+}
+
+Queue::Queue(Device& device, std::uint16_t queue_id, EventLoop& loop, BlockBackend& backend, Logger& log)
+    : device_(device), queue_id_(queue_id), loop_(loop), backend_(backend), log_(log) {}
+
+Result<std::unique_ptr<Queue>> Queue::create(Device& device, std::uint16_t queue_id, EventLoop& loop,
+                                             BlockBackend& backend, Logger& log) {
+    if (queue_id >= device.queues())
+        return make_error(EINVAL, "ublk: queue " + std::to_string(queue_id) + " does not exist on device " +
+                                      std::to_string(device.id()));
+    std::unique_ptr<Queue> q(new Queue(device, queue_id, loop, backend, log));
+    auto st = q->setup();
+    if (!st) {
+        q->close_now();
+        return st.take_error();
+    }
+    return q;
+}
+
+Status Queue::setup() {
+    depth_ = device_.depth();
+    buffer_bytes_ = device_.max_io_buf_bytes();
+    const std::string where = "ublk queue " + std::to_string(device_.id()) + "/" + std::to_string(queue_id_);
+
+    const std::size_t page = std::size_t(sysconf(_SC_PAGESIZE));
+    descs_len_ = uapi::desc_mmap_length(depth_, page);
+    void* m = ::mmap(nullptr, descs_len_, PROT_READ, MAP_SHARED | MAP_POPULATE, device_.char_fd(),
+                     off_t(uapi::desc_mmap_offset(queue_id_, page)));
+    if (m == MAP_FAILED) {
+        int e = errno;
+        descs_ = nullptr;
+        return make_error(e, where + ": mmap of the descriptors: " + std::strerror(e));
+    }
+    descs_ = static_cast<const uapi::IoDesc*>(m);
+
+    // One SQE per tag at most is ever outstanding; the CQ gets liburing's default 2x.
+    int rc = io_uring_queue_init(depth_, &ring_, 0);
+    if (rc < 0) return make_error(-rc, where + ": io_uring_queue_init: " + std::strerror(-rc));
+    ring_ready_ = true;
+    int fd = device_.char_fd();
+    rc = io_uring_register_files(&ring_, &fd, 1);
+    if (rc < 0) return make_error(-rc, where + ": io_uring_register_files: " + std::strerror(-rc));
+
+    auto mem = backend_.allocate_io_memory(std::size_t(depth_) * buffer_bytes_);
+    if (!mem) return make_error(mem.error().code, where + ": I/O buffers: " + mem.error().message);
+    if (mem->size < std::size_t(depth_) * buffer_bytes_) return make_error(ENOMEM, where + ": I/O buffers too small");
+    buffers_ = mem->base;
+
+    requests_.resize(depth_);
+    tags_.assign(depth_, TagState::Fetching);
+    for (std::uint16_t tag = 0; tag < depth_; ++tag) {
+        requests_[tag].owner = this;
+        requests_[tag].cookie = tag;
+        queue_command(tag, uapi::kIoFetchReq, 0);
+    }
+    // Submit now: START_DEV (on the control thread) waits for exactly these fetches.
+    flush();
+    if (unsubmitted_ != 0) return make_error(EIO, where + ": could not post FETCH_REQ");
+
+    auto added = loop_.add_fd(ring_.ring_fd, EPOLLIN, [this](std::uint32_t) { on_ring_readable(); });
+    if (!added) return make_error(added.error().code, where + ": " + added.error().message);
+    ISER_LOG_DEBUG(log_, "%s: %u tags fetched", where.c_str(), unsigned(depth_));
+    return {};
+}
+
+Queue::~Queue() {
+    if (!closed_) close_now();
+}
+
+void Queue::queue_command(std::uint16_t tag, std::uint32_t cmd_op, std::int32_t result) {
+    io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
+    if (!sqe) {  // cannot happen with one SQE per tag in a depth-sized SQ; stay safe anyway
+        flush();
+        sqe = io_uring_get_sqe(&ring_);
+    }
+    if (!sqe) {
+        ISER_LOG_ERROR(log_, "ublk queue %d/%u: submission queue full, tag %u lost", device_.id(), unsigned(queue_id_),
+                       unsigned(tag));
+        tags_[tag] = TagState::Dead;
+        return;
+    }
+    uapi::IoCmd cmd{};
+    cmd.q_id = queue_id_;
+    cmd.tag = tag;
+    cmd.result = result;
+    cmd.addr = reinterpret_cast<std::uintptr_t>(buffers_ + std::size_t(tag) * buffer_bytes_);
+    encode_io_sqe(*sqe, cmd_op, cmd, kCharFixedIndex, io_user_data(tag));
+    tags_[tag] = TagState::Fetching;
+    ++unsubmitted_;
+}
+
+void Queue::schedule_flush() {
+    if (flush_scheduled_) return;
+    flush_scheduled_ = true;
+    loop_.defer([this] {
+        flush_scheduled_ = false;
+        if (!closed_) flush();
+    });
+}
+
+void Queue::flush() {
+    while (unsubmitted_ > 0) {
+        int rc = io_uring_submit(&ring_);
+        ++stats_.submit_calls;
+        if (rc >= 0) {
+            unsubmitted_ -= std::min<std::uint32_t>(unsubmitted_, std::uint32_t(rc));
+            if (rc == 0) break;
+            continue;
+        }
+        if (rc == -EINTR) continue;
+        // -EAGAIN/-EBUSY: the kernel is short of resources; retry on the next wake-up.
+        if (rc != -EAGAIN && rc != -EBUSY)
+            ISER_LOG_ERROR(log_, "ublk queue %d/%u: io_uring_submit: %s", device_.id(), unsigned(queue_id_),
+                           std::strerror(-rc));
+        break;
+    }
+}
+
+void Queue::on_ring_readable() {
+    io_uring_cqe* cqes[64];
+    for (;;) {
+        unsigned n = io_uring_peek_batch_cqe(&ring_, cqes, 64);
+        if (n == 0) break;
+        for (unsigned i = 0; i < n; ++i) handle_cqe(io_user_data_tag(cqes[i]->user_data), cqes[i]->res);
+        io_uring_cq_advance(&ring_, n);
+    }
+    if (unsubmitted_ > 0) schedule_flush();
+}
+
+void Queue::handle_cqe(std::uint16_t tag, int res) {
+    if (tag >= depth_) return;
+    if (res == -ENODEV) {  // the device is going away: the tag is not fetched again
+        tags_[tag] = TagState::Dead;
+        return;
+    }
+    if (res != uapi::kIoResOk) {
+        ISER_LOG_ERROR(log_, "ublk queue %d/%u: tag %u: command failed: %s", device_.id(), unsigned(queue_id_),
+                       unsigned(tag), res < 0 ? std::strerror(-res) : "unexpected result");
+        tags_[tag] = TagState::Dead;
+        return;
+    }
+    BlockRequest& request = requests_[tag];
+    int mapped = map_descriptor(descs_[tag], buffers_ + std::size_t(tag) * buffer_bytes_, buffer_bytes_, request);
+    if (mapped != 0) {
+        ++stats_.errors;
+        queue_command(tag, uapi::kIoCommitAndFetchReq, mapped);
+        return;
+    }
+    tags_[tag] = TagState::InBackend;
+    ++in_flight_;
+    ++stats_.requests;
+    backend_.submit(request);  // completes later on this thread, never inside submit()
+}
+
+void Queue::complete(BlockRequest& request, int result) {
+    const auto tag = std::uint16_t(request.cookie);
+    --in_flight_;
+    std::int32_t res = commit_result(request, result);
+    if (res < 0) ++stats_.errors;
+    if (closed_) return;
+    queue_command(tag, uapi::kIoCommitAndFetchReq, res);
+    if (stopping_ && in_flight_ == 0) {
+        flush();
+        close_now();
+        return;
+    }
+    schedule_flush();
+}
+
+void Queue::shutdown(std::function<void()> on_closed) {
+    if (closed_) {
+        if (on_closed) on_closed();
+        return;
+    }
+    stopping_ = true;
+    on_closed_ = std::move(on_closed);
+    if (in_flight_ == 0) {
+        flush();
+        close_now();
+    }
+}
+
+void Queue::close_now() {
+    if (closed_) return;
+    closed_ = true;
+    if (ring_ready_) {
+        loop_.remove_fd(ring_.ring_fd);
+        // Closing the ring cancels the fetches the driver still holds.
+        io_uring_queue_exit(&ring_);
+        ring_ready_ = false;
+    }
+    if (descs_) {
+        ::munmap(const_cast<uapi::IoDesc*>(descs_), descs_len_);
+        descs_ = nullptr;
+    }
+    if (in_flight_ != 0)
+        ISER_LOG_WARN(log_, "ublk queue %d/%u: closed with %u requests still in the backend", device_.id(),
+                      unsigned(queue_id_), in_flight_);
+    ISER_LOG_DEBUG(log_, "ublk queue %d/%u closed: %llu requests, %llu errors, %llu submit calls", device_.id(),
+                   unsigned(queue_id_), static_cast<unsigned long long>(stats_.requests),
+                   static_cast<unsigned long long>(stats_.errors), static_cast<unsigned long long>(stats_.submit_calls));
+    if (on_closed_) {
+        auto cb = std::move(on_closed_);
+        on_closed_ = nullptr;
+        cb();
+    }
+}
+
+}  // namespace iser::ublk
