@@ -477,3 +477,24 @@ TEST_CASE("a reinstatement must get its TSIH back") {
     auto r = feed(m, reply(*op->next, true, 3, 2, {}, 0x34));
     CHECK_FALSE(r.ok());
 }
+
+TEST_CASE("the first request encodes to the RFC 7143 §11.12 layout") {
+    auto cfg = base_config();
+    cfg.auth.chap = ChapCredentials{"u", "abcdefghijkl"};
+    LoginMachine m(cfg);
+    auto first = m.start();
+    REQUIRE(first.ok());
+    const auto bhs = pdu::encode(first->header);
+    CHECK(bhs.bytes[0] == 0x43);  // immediate, opcode Login Request
+    CHECK(bhs.bytes[1] == 0x00);  // T=0 C=0 CSG=0 NSG=0: CHAP is still to come
+    CHECK(bhs.data_segment_length() == first->data.size());
+    CHECK(std::equal(kIsid.begin(), kIsid.end(), bhs.bytes.begin() + 8));
+    CHECK(bhs.itt() == 0x11);
+    CHECK(load_be16(&bhs.bytes[20]) == 3);     // CID
+    CHECK(load_be32(&bhs.bytes[24]) == 500);   // CmdSN
+    auto op = feed(m, reply(*first, false, 0, 9, {{"AuthMethod", "None"}}));
+    REQUIRE(op.ok());
+    const auto bhs2 = pdu::encode(op->next->header);
+    CHECK(bhs2.bytes[1] == 0x81);  // T=1, CSG=0, NSG=1
+    CHECK(load_be32(&bhs2.bytes[28]) == 10);   // ExpStatSN
+}
