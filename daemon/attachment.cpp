@@ -65,6 +65,9 @@ Result<std::unique_ptr<Attachment>> Attachment::attach(Logger& log, AttachOption
     lc.isid = random_isid();
     lc.cmdsn = 1;
     lc.offer.iser = a->options_.request.transport == "iser";
+    // On iSER, SCSI data moves by RDMA: received PDUs are only responses, so small receive
+    // buffers suffice (and every posted receive costs registered memory).
+    if (lc.offer.iser) lc.offer.max_recv_data_segment_length = 8192;
     const auto& rq = a->options_.request;
     if (!rq.chap_user.empty()) {
         auto secret = read_secret_file(rq.chap_secret_file);

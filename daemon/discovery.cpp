@@ -27,6 +27,7 @@ Result<control::DiscoverReply> discover(Logger& log, const std::string& initiato
     cfg.login.isid = {0x80, std::uint8_t(r), std::uint8_t(r >> 8), std::uint8_t(r >> 16), 0, 1};
     cfg.login.cmdsn = 1;
     cfg.login.offer.iser = transport == "iser";
+    if (cfg.login.offer.iser) cfg.login.offer.max_recv_data_segment_length = 8192;
     session::Session session((*thread)->loop(), log, std::move(cfg), std::move(*factory));
 
     auto text = (*thread)->call<Result<std::vector<std::uint8_t>>>([&session](auto done) {

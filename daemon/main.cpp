@@ -1,5 +1,6 @@
 // iserd: attaches iSCSI/iSER LUNs and serves them as block devices; iserctl talks to it over a
 // root-only unix socket.
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
