@@ -73,7 +73,8 @@ case_multi_lun() {
     n=0
     for uri in $out; do
         n=$((n + 1))
-        nbdcopy "$uri" - | head -c 1M | cmp - "$WORK/m$n" || return 1
+        nbdcopy "$uri" "$WORK/r$n" || return 1
+        head -c 1M "$WORK/r$n" | cmp - "$WORK/m$n" || return 1
     done
     "$ISERCTL" list | tee "$WORK/list"
     grep -q "$IQN1" "$WORK/list" && grep -q "$IQN2" "$WORK/list"

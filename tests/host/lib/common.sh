@@ -112,14 +112,14 @@ secret_file() {  # secret_file NAME VALUE -> path (mode 0600)
 check() {
     local what=$1
     shift
-    local out
-    if out=$("$@" 2>&1); then
+    # Not in a subshell: cases may set variables that later cases use.
+    if "$@" >"$WORK/case.out" 2>&1; then
         _passed=$((_passed + 1))
         echo "ok - $what"
     else
         _failed=$((_failed + 1))
         echo "not ok - $what"
-        printf '%s\n' "$out" | sed 's/^/    /' | tail -n 40
+        sed 's/^/    /' "$WORK/case.out" | tail -n 40
         if [ -f "$WORK/iserd.log" ]; then echo "    --- iserd.log (tail)"; tail -n 15 "$WORK/iserd.log" | sed 's/^/    /'; fi
     fi
 }
