@@ -1,0 +1,11 @@
+# lab_reset: undo whatever the helpers set up (sessions, iscsid, LIO targets, tgtd), keeping
+# rxe0. Between test cases of one VM boot (tests/lab/suite.sh) and at the end of scripts.
+lab_reset() {
+  if lab_pid_alive "$LAB_STATE/iscsid.pid"; then
+    lab_kernel_logout
+    lab_iscsid_stop
+  fi
+  lab_lio_teardown
+  lab_tgtd_stop
+  return 0
+}
