@@ -23,9 +23,11 @@ struct ChapCredentials {
 struct AuthConfig {
     std::optional<ChapCredentials> chap;    // one-way: the target authenticates us
     std::optional<ChapCredentials> mutual;  // the credentials the target must prove (needs chap)
-    // Algorithms offered in CHAP_A, in order of preference.
-    std::vector<ChapAlgorithm> algorithms{ChapAlgorithm::Sha3_256, ChapAlgorithm::Sha256,
-                                          ChapAlgorithm::Sha1, ChapAlgorithm::Md5};
+    // Algorithms offered in CHAP_A, in order of preference. SHA-256 (7) goes last: tgt
+    // (tgtd 1.0.x, Debian 12) takes "7" to mean SHA-1 and then rejects a SHA-256 response, so
+    // offering it before MD5 would break CHAP against tgtd; targets that know 7 also know 8.
+    std::vector<ChapAlgorithm> algorithms{ChapAlgorithm::Sha3_256, ChapAlgorithm::Sha1,
+                                          ChapAlgorithm::Md5, ChapAlgorithm::Sha256};
 };
 
 // What the initiator asks for in operational negotiation.
