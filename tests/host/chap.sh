@@ -47,7 +47,7 @@ case_secret_file_permissions() {
     err=$(expect_one_line_error "$ISERCTL" login --portal "$PORTAL" --target $IQN --transport tcp \
           --frontend nbd-server --chap-user alice --chap-secret-file "$loose") || { echo "$err"; return 1; }
     echo "$err"
-    grep -qi "readable\|permission\|mode" <<<"$err" && nothing_attached
+    grep -qi "readable\|accessible\|permission\|mode" <<<"$err" && nothing_attached
 }
 
 case_mutual() {
