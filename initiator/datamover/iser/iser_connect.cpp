@@ -1,0 +1,301 @@
+// Connection life of the iSER datamover: rdma_cm address/route resolution, verbs resources,
+// rdma_connect with the iSER private data, and the orderly or failed teardown.
+#include <fcntl.h>
+#include <infiniband/verbs.h>
+#include <netdb.h>
+#include <rdma/rdma_cma.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+
+#include "initiator/datamover/iser/iser_datamover.hpp"
+
+namespace iser::datamover {
+namespace {
+
+constexpr int kResolveTimeoutMs = 1000;  // rdma_resolve_addr / rdma_resolve_route, as ib_iser
+constexpr std::uint8_t kMaxResponderResources = 16;
+// RFC 7145 §9.1 iSER CM REQ private data: ZBVA and Send-with-Invalidate not supported (our
+// memory is registered with ibv_reg_mr: it cannot be remotely invalidated, and the target must
+// use the virtual addresses we advertise).
+constexpr std::uint8_t kCmPrivateData[4] = {0xC0, 0, 0, 0};
+
+std::uint32_t busy_poll_from_env() {
+    const char* v = std::getenv("ISER_BUSY_POLL_US");
+    if (!v || !*v) return 0;
+    return std::uint32_t(std::strtoul(v, nullptr, 10));
+}
+
+bool set_nonblocking(int fd) {
+    int flags = fcntl(fd, F_GETFL);
+    return flags >= 0 && fcntl(fd, F_SETFL, flags | O_NONBLOCK) == 0;
+}
+
+bool any_rdma_device() {
+    int n = 0;
+    ibv_device** list = ibv_get_device_list(&n);
+    if (!list) return false;
+    ibv_free_device_list(list);
+    return n > 0;
+}
+
+}  // namespace
+
+IserDatamover::IserDatamover(EventLoop& loop, Logger& log, Events& events)
+    : IserDatamover(loop, log, events, busy_poll_from_env()) {}
+
+IserDatamover::IserDatamover(EventLoop& loop, Logger& log, Events& events, std::uint32_t busy_poll_us)
+    : loop_(loop), log_(log), events_(events), busy_poll_us_(busy_poll_us) {}
+
+IserDatamover::~IserDatamover() {
+    close();
+    *alive_ = false;
+}
+
+Error IserDatamover::no_device_error(const std::string& step, int err) const {
+    return make_error(err ? err : ENODEV, "no RDMA device can reach " + portal_ + " (" + step + ": " +
+                                              std::strerror(err ? err : ENODEV) + "); use --transport tcp");
+}
+
+void IserDatamover::connect(const std::string& host, std::uint16_t port, std::chrono::milliseconds timeout) {
+    portal_ = host + ":" + std::to_string(port);
+    auto fail_later = [this](Error e) {
+        loop_.defer([this, e, alive = alive_] {
+            if (*alive) fail(e);
+        });
+    };
+    if (!any_rdma_device()) {
+        fail_later(make_error(ENODEV, "no RDMA devices on this host (ibv_get_device_list is empty); use --transport tcp"));
+        return;
+    }
+    addrinfo hints{};
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV;
+    addrinfo* res = nullptr;
+    std::string service = std::to_string(port);
+    if (int rc = getaddrinfo(host.c_str(), service.c_str(), &hints, &res); rc != 0) {
+        fail_later(make_error(EHOSTUNREACH, "cannot resolve " + host + ": " + gai_strerror(rc)));
+        return;
+    }
+    std::unique_ptr<addrinfo, decltype(&freeaddrinfo)> guard(res, freeaddrinfo);
+
+    cm_channel_ = rdma_create_event_channel();
+    if (!cm_channel_) {
+        fail_later(no_device_error("rdma_create_event_channel", errno));
+        return;
+    }
+    if (!set_nonblocking(cm_channel_->fd) || rdma_create_id(cm_channel_, &id_, this, RDMA_PS_TCP) != 0) {
+        fail_later(make_error(errno, std::string("rdma_create_id: ") + std::strerror(errno)));
+        return;
+    }
+    if (auto st = loop_.add_fd(cm_channel_->fd, EPOLLIN, [this](std::uint32_t) { on_cm_channel(); }); !st) {
+        fail_later(st.take_error());
+        return;
+    }
+    cm_fd_watched_ = true;
+    if (rdma_resolve_addr(id_, nullptr, res->ai_addr, kResolveTimeoutMs) != 0) {
+        fail_later(no_device_error("rdma_resolve_addr", errno));
+        return;
+    }
+    connect_timer_ = loop_.add_timer(timeout, [this] {
+        connect_timer_ = 0;
+        fail(make_error(ETIMEDOUT, "RDMA connection to " + portal_ + " timed out"));
+    });
+}
+
+void IserDatamover::on_cm_channel() {
+    auto alive = alive_;
+    while (!failed_ && *alive) {
+        rdma_cm_event* event = nullptr;
+        if (rdma_get_cm_event(cm_channel_, &event) != 0) {
+            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+                fail(make_error(errno, std::string("rdma_get_cm_event: ") + std::strerror(errno)));
+            return;
+        }
+        rdma_cm_event copy = *event;
+        rdma_ack_cm_event(event);  // ack first: rdma_destroy_id waits for outstanding events
+        on_cm_event(copy);
+    }
+}
+
+std::string IserDatamover::reject_text(int status) const {
+    // IB CM reject reasons (IBTA CM REJ), which rdma_cm reports for InfiniBand and RoCE.
+    switch (status) {
+        case 8: return "no iSER listener on that port (invalid service ID)";
+        case 28: return "the target refused the connection (consumer reject)";
+        case 3: return "the target has no resources";
+        case 26: return "insufficient responder resources";
+        default: return "reject reason " + std::to_string(status);
+    }
+}
+
+void IserDatamover::on_cm_event(const rdma_cm_event& ev) {
+    switch (ev.event) {
+        case RDMA_CM_EVENT_ADDR_RESOLVED:
+            if (rdma_resolve_route(id_, kResolveTimeoutMs) != 0) fail(no_device_error("rdma_resolve_route", errno));
+            return;
+        case RDMA_CM_EVENT_ROUTE_RESOLVED:
+            if (create_resources()) start_connect();
+            return;
+        case RDMA_CM_EVENT_ESTABLISHED:
+            if (connect_timer_) loop_.cancel_timer(std::exchange(connect_timer_, 0));
+            connected_ = true;
+            ISER_LOG_DEBUG(log_, "iSER connection to %s established", portal_.c_str());
+            events_.on_connected();
+            return;
+        case RDMA_CM_EVENT_ADDR_ERROR:
+            return fail(no_device_error("rdma_resolve_addr", -ev.status));
+        case RDMA_CM_EVENT_ROUTE_ERROR:
+            return fail(no_device_error("rdma_resolve_route", -ev.status));
+        case RDMA_CM_EVENT_UNREACHABLE:
+            return fail(make_error(EHOSTUNREACH, "iSER target " + portal_ + " unreachable (rdma_connect: " +
+                                                     std::strerror(ev.status < 0 ? -ev.status : ETIMEDOUT) + ")"));
+        case RDMA_CM_EVENT_REJECTED:
+            return fail(make_error(ECONNREFUSED, "iSER connection to " + portal_ + " rejected: " + reject_text(ev.status)));
+        case RDMA_CM_EVENT_CONNECT_ERROR:
+            return fail(make_error(ECONNABORTED, "iSER connection to " + portal_ + " failed (RDMA_CM_EVENT_CONNECT_ERROR, status " +
+                                                     std::to_string(ev.status) + ")"));
+        case RDMA_CM_EVENT_DISCONNECTED:
+            return fail(make_error(ECONNRESET, "iSER target " + portal_ + " closed the connection"));
+        case RDMA_CM_EVENT_DEVICE_REMOVAL:
+            return fail(make_error(ENODEV, "the RDMA device serving " + portal_ + " was removed"));
+        case RDMA_CM_EVENT_TIMEWAIT_EXIT:
+        case RDMA_CM_EVENT_ADDR_CHANGE:
+        default:
+            ISER_LOG_DEBUG(log_, "iSER %s: rdma_cm event %s ignored", portal_.c_str(), rdma_event_str(ev.event));
+            return;
+    }
+}
+
+bool IserDatamover::create_resources() {
+    ibv_context* verbs = id_->verbs;
+    ibv_device_attr attr{};
+    if (ibv_query_device(verbs, &attr) != 0) {
+        fail(make_error(errno, std::string("ibv_query_device: ") + std::strerror(errno)));
+        return false;
+    }
+    responder_resources_ = std::uint8_t(std::max(1, std::min<int>(attr.max_qp_rd_atom, kMaxResponderResources)));
+
+    pd_ = ibv_alloc_pd(verbs);
+    if (!pd_) return fail(make_error(errno, std::string("ibv_alloc_pd: ") + std::strerror(errno))), false;
+    comp_channel_ = ibv_create_comp_channel(verbs);
+    if (!comp_channel_ || !set_nonblocking(comp_channel_->fd))
+        return fail(make_error(errno, std::string("ibv_create_comp_channel: ") + std::strerror(errno))), false;
+
+    const std::uint32_t depth = kMaxCommands + kControlSlack;
+    cq_ = ibv_create_cq(verbs, int(2 * depth), this, comp_channel_, 0);
+    if (!cq_) return fail(make_error(errno, std::string("ibv_create_cq: ") + std::strerror(errno))), false;
+    if (ibv_req_notify_cq(cq_, 0) != 0)
+        return fail(make_error(errno, std::string("ibv_req_notify_cq: ") + std::strerror(errno))), false;
+
+    ibv_qp_init_attr qp{};
+    qp.send_cq = cq_;
+    qp.recv_cq = cq_;
+    qp.qp_type = IBV_QPT_RC;
+    qp.sq_sig_all = 1;  // every send completion frees a send buffer
+    qp.cap.max_send_wr = depth;
+    qp.cap.max_recv_wr = depth;
+    qp.cap.max_send_sge = 2;  // headers + immediate data
+    qp.cap.max_recv_sge = 1;
+    if (rdma_create_qp(id_, pd_, &qp) != 0)
+        return fail(make_error(errno, std::string("rdma_create_qp: ") + std::strerror(errno))), false;
+    qp_created_ = true;
+
+    if (auto st = loop_.add_fd(comp_channel_->fd, EPOLLIN, [this](std::uint32_t) { on_cq_channel(); }); !st)
+        return fail(st.take_error()), false;
+    cq_fd_watched_ = true;
+
+    // Registered once: the send buffers, the login receive buffer, and any I/O memory that was
+    // allocated before the device was known.
+    if (!register_pool(send_pool_, depth, kIserPduHeaderBytes + kMaxControlData, "send buffers")) return false;
+    free_sends_.clear();
+    for (std::uint32_t i = depth; i-- > 0;) free_sends_.push_back(i);
+    if (!register_pool(login_pool_, 1, kIserPduHeaderBytes + kLoginRecvData, "login receive buffer")) return false;
+    std::vector<Region> unregistered(io_regions_.all().begin(), io_regions_.all().end());
+    io_regions_.clear();
+    for (Region r : unregistered) {
+        auto mr = register_memory(r.base, r.size, "I/O memory");
+        if (!mr) return fail(mr.take_error()), false;
+        r.handle = *mr;
+        r.lkey = (*mr)->lkey;
+        r.rkey = (*mr)->rkey;
+        io_regions_.add(r);
+    }
+    return true;
+}
+
+void IserDatamover::start_connect() {
+    rdma_conn_param param{};
+    param.private_data = kCmPrivateData;
+    param.private_data_len = sizeof kCmPrivateData;
+    param.responder_resources = responder_resources_;  // the target RDMA-Reads our write data
+    param.initiator_depth = 1;
+    param.retry_count = 7;
+    param.rnr_retry_count = 7;  // infinite: a target short of receives delays, never fails
+    if (rdma_connect(id_, &param) != 0)
+        fail(make_error(errno, "rdma_connect to " + portal_ + ": " + std::strerror(errno)));
+}
+
+void IserDatamover::fail(Error why) {
+    if (failed_) return;
+    ISER_LOG_DEBUG(log_, "iSER %s: %s", portal_.c_str(), why.message.c_str());
+    stop_io();
+    failed_ = true;
+    events_.on_disconnected(why);
+}
+
+// Stops every callback source and moves the QP to error; resources stay until close().
+void IserDatamover::stop_io() {
+    if (connect_timer_) loop_.cancel_timer(std::exchange(connect_timer_, 0));
+    if (cm_fd_watched_) loop_.remove_fd(cm_channel_->fd);
+    if (cq_fd_watched_) loop_.remove_fd(comp_channel_->fd);
+    cm_fd_watched_ = cq_fd_watched_ = false;
+    if (connected_) rdma_disconnect(id_);  // orderly: the target sees a DREQ, and the QP flushes
+    connected_ = false;
+    if (qp_created_) {
+        ibv_qp_attr attr{};
+        attr.qp_state = IBV_QPS_ERR;
+        ibv_modify_qp(id_->qp, &attr, IBV_QP_STATE);
+    }
+    pending_.clear();
+}
+
+void IserDatamover::close() {
+    if (closed_) return;
+    stop_io();
+    failed_ = true;  // no callbacks after close()
+    closed_ = true;
+    drain_flushed();
+    release();
+}
+
+void IserDatamover::release() {
+    if (cq_ && unacked_cq_events_) ibv_ack_cq_events(cq_, std::exchange(unacked_cq_events_, 0));
+    if (qp_created_) rdma_destroy_qp(id_);
+    qp_created_ = false;
+    if (cq_) ibv_destroy_cq(cq_);
+    cq_ = nullptr;
+    if (comp_channel_) ibv_destroy_comp_channel(comp_channel_);
+    comp_channel_ = nullptr;
+    for (SlotPool* pool : {&send_pool_, &login_pool_, &recv_pool_}) {
+        if (pool->mr) ibv_dereg_mr(pool->mr);
+        if (pool->memory.base) munmap(pool->memory.base, pool->memory.size);
+        *pool = SlotPool{};
+    }
+    for (const Region& r : io_regions_.all())
+        if (r.handle) ibv_dereg_mr(static_cast<ibv_mr*>(r.handle));
+    io_regions_.clear();
+    for (auto& m : io_memory_) munmap(m.base, m.size);
+    io_memory_.clear();
+    if (pd_) ibv_dealloc_pd(pd_);
+    pd_ = nullptr;
+    if (id_) rdma_destroy_id(id_);
+    id_ = nullptr;
+    if (cm_channel_) rdma_destroy_event_channel(cm_channel_);
+    cm_channel_ = nullptr;
+}
+
+}  // namespace iser::datamover
