@@ -125,10 +125,20 @@ void Queue::flush() {
             continue;
         }
         if (rc == -EINTR) continue;
-        // -EAGAIN/-EBUSY: the kernel is short of resources; retry on the next wake-up.
-        if (rc != -EAGAIN && rc != -EBUSY)
+        if (rc == -EAGAIN || rc == -EBUSY) {
+            // The kernel is short of resources. Nothing else may wake this loop for the queue
+            // (every tag may be waiting for this very commit), so retry on a timer.
+            if (!retry_scheduled_) {
+                retry_scheduled_ = true;
+                retry_timer_ = loop_.add_timer(std::chrono::milliseconds(1), [this] {
+                    retry_scheduled_ = false;
+                    if (!closed_) flush();
+                });
+            }
+        } else {
             ISER_LOG_ERROR(log_, "ublk queue %d/%u: io_uring_submit: %s", device_.id(), unsigned(queue_id_),
                            std::strerror(-rc));
+        }
         break;
     }
 }
@@ -200,6 +210,10 @@ void Queue::shutdown(std::function<void()> on_closed) {
 void Queue::close_now() {
     if (closed_) return;
     closed_ = true;
+    if (retry_scheduled_) {
+        loop_.cancel_timer(retry_timer_);
+        retry_scheduled_ = false;
+    }
     if (ring_ready_) {
         loop_.remove_fd(ring_.ring_fd);
         // Closing the ring cancels the fetches the driver still holds.

@@ -87,6 +87,8 @@ private:
     std::uint32_t in_flight_ = 0;          // tags in the backend
     std::uint32_t unsubmitted_ = 0;        // SQEs prepared since the last io_uring_enter
     bool flush_scheduled_ = false;
+    bool retry_scheduled_ = false;    // a timer retries a submit the kernel refused
+    EventLoop::TimerId retry_timer_ = 0;
     bool stopping_ = false;
     bool closed_ = false;
     std::function<void()> on_closed_;

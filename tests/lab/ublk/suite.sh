@@ -52,7 +52,7 @@ stop_disk() {
 
 fio_verify() {  # fio_verify DEVICE QD BSRANGE SIZE
   fio --name="verify-qd$2" --filename="$1" --ioengine=io_uring --direct=1 --rw=randwrite --bsrange="$3" \
-      --iodepth="$2" --size="$4" --verify=crc32c --verify_fatal=1 --do_verify=1 --randrepeat=0 \
+      --iodepth="$2" --size="$4" --eta=never --verify=crc32c --verify_fatal=1 --do_verify=1 --randrepeat=0 \
       --output="$work/fio-verify-qd$2.txt" || { cat "$work/fio-verify-qd$2.txt" >&2; lab_die "fio verify QD$2 $3 failed on $1"; }
   grep -q "err= 0" "$work/fio-verify-qd$2.txt" || lab_die "fio reported errors (QD$2)"
   lab_log "ublk: fio randwrite+verify crc32c QD$2 bs $3 over $4: OK"
@@ -101,7 +101,7 @@ lab_log "ublk: blkdiscard and blkdiscard --zeroout OK"
 
 # performance on the memory disk (reference: ublksrv's null target ~11,800 IOPS in this lab)
 fio --name=randread-qd32 --filename="$disk" --ioengine=io_uring --direct=1 --rw=randread --bs=4k \
-    --iodepth=32 --size=256M --time_based --runtime=10 --output-format=json --output="$work/perf.json" ||
+    --iodepth=32 --eta=never --size=256M --time_based --runtime=10 --output-format=json --output="$work/perf.json" ||
   lab_die "fio randread QD32 failed"
 iops=$(jq '.jobs[0].read.iops | floor' "$work/perf.json")
 lab_log "ublk: PERF 4k randread QD32, 1 queue, memory disk: $iops IOPS"
@@ -113,7 +113,7 @@ start_disk --size 256M --queues 2
 ext4_case
 fio_verify "$disk" 64 4k-1m 128M
 fio --name=randread-qd32-2q --filename="$disk" --ioengine=io_uring --direct=1 --rw=randread --bs=4k \
-    --iodepth=32 --numjobs=2 --group_reporting --size=256M --time_based --runtime=10 --output-format=json \
+    --iodepth=32 --eta=never --numjobs=2 --group_reporting --size=256M --time_based --runtime=10 --output-format=json \
     --output="$work/perf2.json" || lab_die "fio randread QD32 (2 jobs) failed"
 iops2=$(jq '.jobs[0].read.iops | floor' "$work/perf2.json")
 lab_log "ublk: PERF 4k randread QD32 x 2 jobs, 2 queues, memory disk: $iops2 IOPS"
