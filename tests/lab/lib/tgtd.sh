@@ -73,7 +73,7 @@ lab_tgtd_iser() {
       "${adm[@]}" --mode account --op bind --tid "$tid" --user "${mutual%%:*}" --outgoing || lab_die "tgtadm: mutual CHAP account"
   fi
   "${adm[@]}" --mode target --op bind --tid "$tid" --initiator-address ALL || lab_die "tgtadm cannot open $iqn to initiators"
-  echo "$iqn tgtd-$control $tid $luns" >>"$LAB_STATE/tgtd-targets"
+  echo "$lld $tid $iqn" >>"$LAB_STATE/tgtd-$control.targets"   # for lab_tgtd_stop
   lab_log "tgtd: $iqn (control $control, tid $tid, lld $lld), $luns x $size disk(s) as LUN 1..$luns"
   echo "$iqn"
 }
@@ -91,12 +91,22 @@ _lab_tgtd_start() {
 
 # lab_tgtd_stop: stop every tgtd the helpers started and delete their backing files.
 lab_tgtd_stop() {
-  local pidfile
+  local pidfile control lld tid iqn
   for pidfile in "$LAB_STATE"/tgtd-*.pid; do
     [ -e "$pidfile" ] || continue
+    control=${pidfile##*/tgtd-}; control=${control%.pid}
+    # tgtd lingers on SIGTERM while it has targets: delete them, then ask it to exit.
+    if lab_pid_alive "$pidfile"; then
+      while read -r lld tid iqn; do
+        tgtadm -C "$control" --lld "$lld" --mode target --op delete --force --tid "$tid" >/dev/null 2>&1 ||
+          lab_log "tgtd: could not delete $iqn"
+      done < <(cat "$LAB_STATE/tgtd-$control.targets" 2>/dev/null)
+      tgtadm -C "$control" --mode system --op delete >/dev/null 2>&1 || true
+      lab_wait_for 10 "tgtd (control $control) to exit" bash -c "! kill -0 $(cat "$pidfile")" || true
+    fi
+    rm -f "$LAB_STATE/tgtd-$control.targets"
     lab_stop_pid "$pidfile"
     lab_log "tgtd: stopped ${pidfile##*/}"
   done
-  rm -f "$LAB_STATE/tgtd-targets"
   rm -rf "$LAB_TGTD_BACKING_DIR"
 }
