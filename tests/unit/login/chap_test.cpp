@@ -31,6 +31,7 @@ RandomSource scripted(std::deque<std::vector<std::uint8_t>> chunks) {
 AuthConfig auth(bool mutual) {
     AuthConfig a;
     a.chap = ChapCredentials{"iqn.2024-01.org.example:host", "abcdefghijkl"};
+    a.algorithms = {ChapAlgorithm::Sha3_256, ChapAlgorithm::Sha256, ChapAlgorithm::Sha1, ChapAlgorithm::Md5};
     if (mutual) a.mutual = ChapCredentials{"target-user", "target-secret-1"};
     return a;
 }
@@ -85,6 +86,14 @@ TEST_CASE("binary values in hex and base64") {
         CHECK(r.error().code == EPROTO);
     }
     CHECK(encode_hex(seq(0xfe, 2)) == "0xfeff");
+}
+
+TEST_CASE("the default CHAP_A offer lists every algorithm once") {
+    AuthConfig a;
+    a.chap = ChapCredentials{"u", "abcdefghijkl"};
+    auto offer = ChapInitiator(a).algorithm_offer();
+    for (auto n : {"5", "6", "7", "8"}) CHECK(offer.find(n) != std::string::npos);
+    CHECK(offer.size() == 7);
 }
 
 TEST_CASE("constant_time_equal") {

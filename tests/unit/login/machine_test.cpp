@@ -150,6 +150,8 @@ TEST_CASE("initiator alias and discovery session keys") {
 TEST_CASE("one-way CHAP dialogue (MD5)") {
     auto cfg = base_config();
     cfg.auth.chap = ChapCredentials{"iqn.2024-01.org.example:host", "abcdefghijkl"};
+    cfg.auth.algorithms = {ChapAlgorithm::Sha3_256, ChapAlgorithm::Sha256, ChapAlgorithm::Sha1,
+                           ChapAlgorithm::Md5};
     LoginMachine m(cfg);
     auto first = m.start();
     REQUIRE(first.ok());
