@@ -37,7 +37,10 @@ void Session::complete_later(ScsiTask& task, int error) {
 void Session::complete(ScsiTask& task) { task.owner->task_done(task); }
 
 void Session::issue_waiting() {
-    while (waiting_head_ && !tasks_.full() && window_open() && state_ == State::FullFeature) {
+    // Commands queued for the window before logout() was called were accepted: they still go
+    // out (logout waits for them), but nothing is issued once the Logout Request is sent.
+    const bool can_issue = state_ == State::FullFeature || (state_ == State::LoggingOut && !logout_sent_);
+    while (waiting_head_ && !tasks_.full() && window_open() && can_issue) {
         ScsiTask* t = waiting_head_;
         waiting_head_ = t->next;
         if (!waiting_head_) waiting_tail_ = nullptr;
