@@ -163,6 +163,9 @@ void Session::finish_logout(Status status) {
     for (auto* id : {&logout_timer_, &nop_timer_})
         if (*id) loop_.cancel_timer(std::exchange(*id, 0));
     datamover_->close();
+    // A logout that timed out can leave commands the target never answered (in flight or
+    // still queued for the window): their owners must hear of them exactly once.
+    if (!status) fail_everything(status.error());
     if (logout_done_) std::exchange(logout_done_, nullptr)(std::move(status));
 }
 

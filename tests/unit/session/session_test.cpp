@@ -557,6 +557,38 @@ TEST_CASE("a logout that the target never answers times out and closes") {
     CHECK(rig.session->state() == Session::State::Closed);
 }
 
+TEST_CASE("a logout that times out with commands still in flight fails them") {
+    TargetOptions o;
+    o.hold_commands = true;  // the commands are never answered
+    o.window = 1;
+    Rig rig(o, [](session::SessionConfig& c) {
+        c.logout_timeout = 20ms;
+        c.nop_timeout = 10ms;
+    });
+    REQUIRE(rig.login().ok());
+    Recorder rec;
+    ScsiTask a, b;
+    make_tur(a, rec);
+    make_tur(b, rec);
+    rig.session->submit(a);
+    rig.session->submit(b);  // waits for the window
+    bool done = false;
+    Status result;
+    rig.session->logout([&](Status st) {
+        done = true;
+        result = std::move(st);
+    });
+    REQUIRE(rig.run_until([&] { return done; }));
+    CHECK(result.error().code == ETIMEDOUT);
+    REQUIRE(rig.run_until([&] { return rec.done.size() == 2; }));
+    CHECK(rec.count[&a] == 1);
+    CHECK(rec.count[&b] == 1);
+    CHECK(a.error == ETIMEDOUT);
+    CHECK(b.error == ETIMEDOUT);
+    CHECK(rig.session->tasks_in_flight() == 0);
+    CHECK(rig.failures == 0);
+}
+
 TEST_CASE("an Async Message asking for logout logs out and tells the owner the session ended") {
     Rig rig;
     REQUIRE(rig.login().ok());
