@@ -27,7 +27,9 @@ blkdiscard -o 0 -l 4M "${disks[0]}" || lab_die "blkdiscard ($mode) on ${disks[0]
 lab_log "chap: mutual CHAP login ok, disks ${disks[*]} with 4096-byte blocks, discard via $mode ok"
 lab_kernel_logout "$iqn"
 
-if (lab_kernel_login "$iqn" "$LAB_ADDR2" --chap lab-user:wrong-secret-123 --timeout 10) >/dev/null 2>&1; then
+# One attempt: by default open-iscsi retries a refused login 8 times, 15 s each.
+if (lab_kernel_login "$iqn" "$LAB_ADDR2" --chap lab-user:wrong-secret-123 --timeout 10 \
+      --set node.session.initial_login_retry_max=1) >/dev/null 2>&1; then
   lab_die "login with a wrong CHAP secret succeeded"
 fi
 lab_log "chap: wrong secret refused"
