@@ -166,7 +166,13 @@ void Session::finish_logout(Status status) {
     // A logout that timed out can leave commands the target never answered (in flight or
     // still queued for the window): their owners must hear of them exactly once.
     if (!status) fail_everything(status.error());
-    if (logout_done_) std::exchange(logout_done_, nullptr)(std::move(status));
+    if (logout_done_) {
+        std::exchange(logout_done_, nullptr)(std::move(status));
+    } else if (failure_handler_) {
+        // The target asked for this logout (Async Message): for the owner the session is lost.
+        failure_handler_(make_error(ECONNRESET, "target " + config_.host + " requested logout; session closed" +
+                                                    (status ? "" : ": " + status.error().message)));
+    }
 }
 
 void Session::protocol_error(std::string what) {
@@ -196,7 +202,8 @@ void Session::on_disconnected(const Error& why) {
             std::exchange(logout_done_, nullptr)(Status{});
             return;
         }
-        if (was == State::FullFeature && failure_handler_) failure_handler_(err);
+        // LoggingOut without logout_done_: a logout the target asked for, cut short.
+        if ((was == State::FullFeature || was == State::LoggingOut) && failure_handler_) failure_handler_(err);
     });
 }
 

@@ -51,7 +51,8 @@ public:
     void text_request(std::string key, std::string value, TextDone done);
     // Waits for in-flight commands, then logs out and closes the connection.
     void logout(Done done);
-    // Called once if the session is lost after login (not after logout()).
+    // Called once if the session is lost after login (not after logout()), including a logout
+    // the target asked for with an Async Message.
     void on_failure(std::function<void(const Error&)> handler) { failure_handler_ = std::move(handler); }
 
     State state() const { return state_; }

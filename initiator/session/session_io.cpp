@@ -290,6 +290,11 @@ void Session::on_async_message(const pdu::Bhs& bhs, Bytes) {
             ISER_LOG_WARN(log_, "%s: target requests logout within %u s", config_.host.c_str(), msg->param3);
             if (state_ == State::FullFeature) {
                 state_ = State::LoggingOut;
+                // Same bound as logout(): a target that never answers must not leave us hanging.
+                logout_timer_ = loop_.add_timer(config_.logout_timeout + config_.nop_timeout, [this] {
+                    logout_timer_ = 0;
+                    finish_logout(make_error(ETIMEDOUT, "logout requested by the target timed out; connection closed"));
+                });
                 maybe_send_logout();
             }
             break;
