@@ -11,12 +11,12 @@ mkdir -p "$cache/kernel"
 
 newest_listed() {
   apt-cache search --names-only '^linux-image-6\.12\.[0-9]+\+deb12-amd64$' 2>/dev/null |
-    awk '{print $1}' | grep -Ev -- '-(unsigned|dbg|rt|cloud)' | sort -V | tail -n 1
+    awk '{print $1}' | { grep -Ev -- '-(unsigned|dbg|rt|cloud)' || true; } | sort -V | tail -n 1
 }
 
 newest_cached() {
   local d
-  for d in "$cache"/kernel/*/.lab-ready; do [ -e "$d" ] && basename "$(dirname "$d")"; done | sort -V | tail -n 1
+  for d in "$cache"/kernel/*/.lab-ready; do if [ -e "$d" ]; then basename "$(dirname "$d")"; fi; done | sort -V | tail -n 1
 }
 
 pkg=$(newest_listed)
