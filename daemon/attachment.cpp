@@ -4,6 +4,7 @@
 
 #include <cstring>
 #include <random>
+#include <thread>
 
 #include "daemon/secret_file.hpp"
 #include "daemon/transport.hpp"
@@ -13,6 +14,10 @@ namespace iser::daemon {
 namespace {
 
 constexpr std::uint32_t kQueueDepth = 128;
+// Each ublk tag owns a buffer of the largest I/O, registered for RDMA once: cap it so one queue
+// of 128 tags pins 64 MiB rather than 128 MiB (the kernel's ib_iser caps I/O at 512 KiB too).
+constexpr std::uint32_t kUblkMaxIoBytes = 512 * 1024;
+constexpr auto kDeviceNodeWait = std::chrono::seconds(5);
 constexpr auto kDrainPoll = std::chrono::milliseconds(10);
 constexpr int kDrainPolls = 3000;  // 30 s for in-flight I/O to finish at logout
 
@@ -50,6 +55,12 @@ Result<std::unique_ptr<Attachment>> Attachment::attach(Logger& log, AttachOption
     auto factory = datamover_factory(options.request.transport);
     if (!factory) return factory.take_error();
     std::unique_ptr<Attachment> a(new Attachment(log, std::move(options)));
+    if (a->options_.request.frontend == "ublk") {
+        // Before logging in: without ublk there is nothing to attach to.
+        auto ctl = ublk::Controller::open();
+        if (!ctl) return ctl.take_error();
+        a->ublk_control_ = std::move(*ctl);
+    }
     auto thread = LoopThread::start();
     if (!thread) return thread.take_error();
     a->thread_ = std::move(*thread);
@@ -94,7 +105,73 @@ Result<std::unique_ptr<Attachment>> Attachment::attach(Logger& log, AttachOption
         return result.take_error();
     }
     reply = std::move(*result);
+    auto ublk = a->start_ublk_devices(reply);
+    if (!ublk) {
+        (void)a->detach();
+        return ublk.take_error();
+    }
     return a;
+}
+
+Status Attachment::start_ublk_devices(control::LoginReply& reply) {
+    for (std::size_t i = 0; i < exports_.size(); ++i) {
+        Export& ex = exports_[i];
+        if (!ex.wants_ublk) continue;
+        ublk::DeviceConfig cfg;
+        cfg.queues = 1;
+        cfg.geometry = ex.backend->geometry();
+        cfg.geometry.max_io_bytes = std::min(cfg.geometry.max_io_bytes, kUblkMaxIoBytes);
+        cfg.depth = std::uint16_t(std::min<std::uint32_t>(kQueueDepth, ex.backend->queue_depth()));
+        cfg.user_recovery = false;
+        auto dev = ublk::Device::create(*ublk_control_, cfg, log_);
+        if (!dev) return dev.take_error();
+        ublk::Device& device = **dev;
+        ex.ublk_device = std::move(*dev);
+        Status queued = thread_->call<Status>([this, &ex, &device](auto done) {
+            auto q = ublk::Queue::create(device, 0, thread_->loop(), *ex.backend, log_);
+            if (!q) return done(q.take_error());
+            ex.ublk_queue = std::move(*q);
+            done(Status{});
+        });
+        if (!queued) return queued;
+        ISER_TRY(device.start(getpid()));
+        std::string path = device.block_path();
+        auto deadline = std::chrono::steady_clock::now() + kDeviceNodeWait;
+        struct stat st{};
+        while (stat(path.c_str(), &st) != 0 && std::chrono::steady_clock::now() < deadline)
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        if (stat(path.c_str(), &st) != 0) return make_error(ENODEV, path + " did not appear after START_DEV");
+        ex.attached.path = path;
+        for (auto& a : reply.attached)
+            if (a.lun == ex.attached.lun) a.path = path;
+        ISER_LOG_INFO(log_, "%s: LUN %u is %s", target().c_str(), ex.attached.lun, path.c_str());
+    }
+    return {};
+}
+
+Status Attachment::stop_ublk_devices() {
+    Status first;
+    for (auto& ex : exports_) {
+        if (!ex.ublk_device) continue;
+        // STOP_DEV waits for in-flight I/O, which the loop thread keeps serving meanwhile.
+        Status st = ex.ublk_device->stop();
+        if (!st && first.ok()) first = st;
+        thread_->call<bool>([&ex](auto done) {
+            if (!ex.ublk_queue) return done(true);
+            ex.ublk_queue->shutdown([&ex, done] {
+                // Destroyed on its loop thread once closed, and not from inside its own callback.
+                done(true);
+            });
+        });
+        thread_->call<bool>([&ex](auto done) {
+            ex.ublk_queue.reset();
+            done(true);
+        });
+        st = ex.ublk_device->remove();
+        if (!st && first.ok()) first = st;
+        ex.ublk_device.reset();
+    }
+    return first;
 }
 
 Attachment::~Attachment() {
@@ -172,8 +249,10 @@ Result<control::AttachedLun> Attachment::export_lun(const lun::LunInfo& info, st
         if (!server) return server.take_error();
         ex.nbd = std::move(*server);
         ex.attached.path = "nbd+unix:///" + name + "?socket=" + path;
-    } else if (rq.frontend == "ublk" || rq.frontend == "nbd") {
-        return make_error(ENOTSUP, "the " + rq.frontend + " frontend is not available in this build yet; use --frontend nbd-server");
+    } else if (rq.frontend == "ublk") {
+        ex.wants_ublk = true;  // the device is made on the control thread after build()
+    } else if (rq.frontend == "nbd") {
+        return make_error(ENOTSUP, "the kernel nbd frontend is not available in this build yet; use --frontend ublk or nbd-server");
     } else {
         return make_error(EINVAL, "unknown frontend '" + rq.frontend + "' (use ublk, nbd or nbd-server)");
     }
@@ -233,7 +312,10 @@ void Attachment::teardown(std::function<void(Status)> done) {
 Status Attachment::detach() {
     if (detached_) return {};
     detached_ = true;
+    if (!thread_ || !session_) return {};  // failed before anything was built
+    Status ublk = stop_ublk_devices();
     Status st = thread_->call<Status>([this](auto done) { teardown(std::move(done)); });
+    if (st && !ublk) st = ublk;
     thread_->stop();
     session_.reset();
     return st;

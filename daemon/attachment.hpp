@@ -13,6 +13,9 @@
 #include "initiator/lun/lun_backend.hpp"
 #include "initiator/session/session.hpp"
 #include "nbd/server.hpp"
+#include "ublk/controller.hpp"
+#include "ublk/device.hpp"
+#include "ublk/queue.hpp"
 
 namespace iser::daemon {
 
@@ -41,16 +44,24 @@ private:
     struct Export {
         std::unique_ptr<lun::LunBackend> backend;
         std::unique_ptr<NbdServer> nbd;
+        bool wants_ublk = false;
+        std::unique_ptr<ublk::Device> ublk_device;  // control thread
+        std::unique_ptr<ublk::Queue> ublk_queue;    // created and destroyed on the loop thread
         control::AttachedLun attached;
     };
     Attachment(Logger& log, AttachOptions options) : log_(log), options_(std::move(options)) {}
     void build(std::function<void(Result<control::LoginReply>)> reply);
     Result<control::AttachedLun> export_lun(const lun::LunInfo& info, std::size_t disk_count);
     void teardown(std::function<void(Status)> done);
+    // Control thread, after build(): ublk devices for the exports that want one.
+    Status start_ublk_devices(control::LoginReply& reply);
+    // Control thread, before teardown(): stop and delete them (flushes the kernel's queue first).
+    Status stop_ublk_devices();
 
     Logger& log_;
     AttachOptions options_;
     std::unique_ptr<LoopThread> thread_;
+    std::unique_ptr<ublk::Controller> ublk_control_;
     std::unique_ptr<session::Session> session_;
     std::vector<Export> exports_;
     mutable std::mutex info_mutex_;  // control plane: info() reads what the loop thread built
