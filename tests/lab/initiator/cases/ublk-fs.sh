@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# iserctl login (frontend ublk, the default) over $TRANSPORT to LIO: /dev/ublkbN; ext4 and xfs,
+# mount, write a tree, unmount, drop caches, remount, check; fio verify; discard reaches the
+# target; logout removes the device.
+set -euo pipefail
+source "$LAB_LIB/lab.sh"
+source "$(dirname "$0")/../lib.sh"
+trap iser_cleanup EXIT
+TRANSPORT=${TRANSPORT:-${ISER_LAB_TRANSPORT:-iser}}
+lab_modprobe ublk_drv
+lab_rxe_up
+if [ "$TRANSPORT" = iser ]; then portal_opt=(--iser "$LAB_ADDR1:3260"); else portal_opt=(--tcp "$LAB_ADDR1:3260"); fi
+iqn=$(lab_lio_target fs "${portal_opt[@]}" --size 512M) || lab_die "target setup failed"
+iser_start
+dev=$("$ISERCTL" login --portal "$LAB_ADDR1" --target "$iqn" --transport "$TRANSPORT")
+lab_log "attached $dev over $TRANSPORT"
+[[ $dev =~ ^/dev/ublkb[0-9]+$ ]] || lab_die "login printed '$dev', not /dev/ublkbN"
+[ -b "$dev" ] || lab_die "$dev is not a block device"
+[ "$(blockdev --getsize64 "$dev")" = $((512 * 1024 * 1024)) ] || lab_die "size $(blockdev --getsize64 "$dev")"
+
+for fs in ext4 xfs; do
+    if [ $fs = ext4 ]; then mkfs.ext4 -q -F "$dev"; else mkfs.xfs -q -f "$dev"; fi
+    mkdir -p /mnt/t
+    mount "$dev" /mnt/t
+    write_tree /mnt/t
+    umount /mnt/t
+    echo 3 >/proc/sys/vm/drop_caches
+    mount "$dev" /mnt/t
+    verify_tree /mnt/t || lab_die "$fs: checksums differ after remount"
+    [ $fs = ext4 ] && { fstrim -v /mnt/t || lab_die "fstrim failed"; }
+    umount /mnt/t
+    lab_log "$fs: tree written, remounted and verified"
+done
+
+fio --name=verify --filename="$dev" --ioengine=io_uring --direct=1 --rw=randwrite \
+    --bssplit=4k/30:16k/20:64k/20:256k/20:1m/10 --iodepth=32 --size=128M --verify=crc32c \
+    --verify_fatal=1 --verify_state_save=0 --randrepeat=0 --output-format=terse >/tmp/fio.log 2>&1 \
+    || { cat /tmp/fio.log; lab_die "fio verify failed"; }
+fio --name=verify1 --filename="$dev" --ioengine=io_uring --direct=1 --rw=randwrite --bs=4k --iodepth=1 \
+    --size=8M --offset=256M --verify=crc32c --verify_fatal=1 --verify_state_save=0 >/tmp/fio.log 2>&1 \
+    || { cat /tmp/fio.log; lab_die "fio verify QD1 failed"; }
+lab_log "fio verify passed (4k-1M at QD32, 4k at QD1)"
+
+# Discard reaches the target: the fileio backing file on tmpfs loses blocks.
+backing=$LAB_LIO_BACKING_DIR/fs_lun0.img
+dd if=/dev/urandom of="$dev" bs=1M count=64 oflag=direct status=none
+if [ -f "$backing" ]; then
+    before=$(stat -c %b "$backing")
+    blkdiscard -o 0 -l $((64 * 1024 * 1024)) "$dev" || lab_die "blkdiscard failed"
+    after=$(stat -c %b "$backing")
+    lab_log "backing file blocks: $before before discard, $after after"
+    [ "$after" -lt "$before" ] || lab_die "discard did not reach the target"
+else
+    blkdiscard -o 0 -l $((64 * 1024 * 1024)) "$dev" || lab_die "blkdiscard failed"
+fi
+[ "$(head -c 1M "$dev" | tr -d '\0' | wc -c)" = 0 ] || lab_log "note: discarded range does not read back as zeroes"
+
+"$ISERCTL" logout --device "$dev"
+no_ublk_devices_left || lab_die "a ublk device is left after logout"
+lab_log "logout removed $dev"
