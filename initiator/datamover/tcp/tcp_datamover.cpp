@@ -24,7 +24,18 @@ std::string errno_text(int e) { return std::strerror(e); }
 TcpDatamover::TcpDatamover(EventLoop& loop, Logger& log, Events& events)
     : loop_(loop), log_(log), events_(events), rx_(kRecvBuffer) {}
 
-TcpDatamover::~TcpDatamover() { close(); }
+TcpDatamover::~TcpDatamover() {
+    *alive_ = false;
+    close();
+}
+
+// Failures found inside connect() are reported from the loop, never from inside the call;
+// the datamover may be destroyed before then (a session torn down at once).
+void TcpDatamover::fail_later(Error why) {
+    loop_.defer([this, why = std::move(why), alive = alive_] {
+        if (*alive) fail(why);
+    });
+}
 
 void TcpDatamover::connect(const std::string& host, std::uint16_t port, std::chrono::milliseconds timeout) {
     addrinfo hints{};
@@ -34,27 +45,26 @@ void TcpDatamover::connect(const std::string& host, std::uint16_t port, std::chr
     std::string service = std::to_string(port);
     int rc = getaddrinfo(host.c_str(), service.c_str(), &hints, &res);
     if (rc != 0) {
-        loop_.defer([this, host, rc] { fail(make_error(EHOSTUNREACH, "cannot resolve " + host + ": " + gai_strerror(rc))); });
+        fail_later(make_error(EHOSTUNREACH, "cannot resolve " + host + ": " + gai_strerror(rc)));
         return;
     }
     std::unique_ptr<addrinfo, decltype(&freeaddrinfo)> guard(res, freeaddrinfo);
     fd_.reset(::socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     if (!fd_.valid()) {
         int e = errno;
-        loop_.defer([this, e] { fail(make_error(e, "socket: " + errno_text(e))); });
+        fail_later(make_error(e, "socket: " + errno_text(e)));
         return;
     }
     int one = 1;
     setsockopt(fd_.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     if (::connect(fd_.get(), res->ai_addr, res->ai_addrlen) != 0 && errno != EINPROGRESS) {
         int e = errno;
-        loop_.defer([this, e] { fail(make_error(e, errno_text(e))); });
+        fail_later(make_error(e, errno_text(e)));
         return;
     }
     auto st = loop_.add_fd(fd_.get(), EPOLLOUT, [this](std::uint32_t ev) { on_connect_ready(ev); });
     if (!st) {
-        Error err = st.take_error();
-        loop_.defer([this, err] { fail(err); });
+        fail_later(st.take_error());
         return;
     }
     connect_timer_ = loop_.add_timer(timeout, [this] {

@@ -47,6 +47,7 @@ private:
     bool finish_header();
     bool finish_pdu();
     void fail(Error why);
+    void fail_later(Error why);
     void update_interest();
 
     EventLoop& loop_;
@@ -73,6 +74,7 @@ private:
     std::uint8_t small_[8];         // padding/digest bytes
     std::vector<std::uint8_t> rx_;  // socket read buffer
     std::vector<IoMemory> io_memory_;  // munmapped in close()
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // guards deferred failures
 };
 
 }  // namespace iser::datamover
