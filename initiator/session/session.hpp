@@ -2,6 +2,7 @@
 // It owns the CmdSN window, the ITT table and the task lifecycle, and talks to the target
 // through a Datamover (TCP or iSER). Everything runs on one EventLoop thread: no locks.
 #pragma once
+#include <array>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -127,7 +128,11 @@ private:
     // Keepalive.
     EventLoop::TimerId nop_timer_ = 0;
     std::uint32_t ping_itt_ = pdu::kReservedTag;
-    std::vector<std::uint8_t> nop_echo_;
+    // Ping data echoed to the target. The datamover may still hold an answer's span after
+    // send_pdu() returns (TCP queues it behind other PDUs), so answers rotate over several
+    // buffers instead of overwriting the one that may be queued.
+    std::array<std::vector<std::uint8_t>, 8> nop_echoes_;
+    std::uint32_t nop_echo_next_ = 0;
 
     // Logout.
     Done logout_done_;

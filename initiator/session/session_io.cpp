@@ -223,7 +223,8 @@ void Session::on_nop_in(const pdu::Bhs& bhs, Bytes data) {
     }
     if (nop->ttt == pdu::kReservedTag) return;  // unsolicited, no answer wanted
     // The target pings us: answer with its TTT, echoing its data.
-    nop_echo_.assign(data.begin(), data.end());
+    auto& echo = nop_echoes_[nop_echo_next_++ % nop_echoes_.size()];
+    echo.assign(data.begin(), data.end());
     pdu::NopOut out;
     out.immediate = true;
     out.lun = nop->lun;
@@ -231,8 +232,8 @@ void Session::on_nop_in(const pdu::Bhs& bhs, Bytes data) {
     out.ttt = nop->ttt;
     out.cmdsn = cmdsn_;
     out.expstatsn = expstatsn_;
-    out.data_length = std::uint32_t(nop_echo_.size());
-    (void)datamover_->send_pdu(pdu::encode(out), Bytes(nop_echo_));
+    out.data_length = std::uint32_t(echo.size());
+    (void)datamover_->send_pdu(pdu::encode(out), Bytes(echo));
 }
 
 void Session::text_request(std::string key, std::string value, TextDone done) {

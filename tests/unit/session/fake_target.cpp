@@ -472,6 +472,10 @@ void FakeTarget::on_nop_out(const pdu::Bhs& bhs, Bytes data) {
     auto nop = pdu::decode_nop_out(bhs);
     if (!nop) return violation("bad NOP-Out: " + nop.error().message);
     nop_outs.push_back({*nop, std::vector<std::uint8_t>(data.begin(), data.end())});
+    if (options.read_nop_data_later) {
+        const std::size_t index = nop_outs.size() - 1;
+        later([this, index, data] { nop_outs[index].data.assign(data.begin(), data.end()); });
+    }
     if (!nop->immediate) violation("NOP-Out without the I bit");
     check_cmdsn(nop->cmdsn, true, "NOP-Out");
     check_expstatsn(nop->expstatsn, "NOP-Out");

@@ -57,6 +57,9 @@ struct TargetOptions {
     bool hold_commands = false;      // keep complete commands until release()
     bool answer_pings = true;        // answer the initiator's NOP-Out pings
     bool answer_logout = true;
+    // Read NOP-Out data segments from the loop, after send_pdu returned, as a congested socket
+    // does (TCP keeps the span queued until writev takes it).
+    bool read_nop_data_later = false;
 };
 
 struct Injection {

@@ -381,6 +381,23 @@ TEST_CASE("a NOP-In ping is answered with a NOP-Out echoing its TTT and data") {
     CHECK(rig.session->state() == Session::State::FullFeature);
 }
 
+TEST_CASE("NOP-Out answers keep their data until the datamover has sent it") {
+    TargetOptions o;
+    o.read_nop_data_later = true;
+    Rig rig(o);
+    REQUIRE(rig.login().ok());
+    const std::vector<std::uint8_t> first{'o', 'n', 'e'};
+    const std::vector<std::uint8_t> second(200, 'x');  // larger: a shared buffer would reallocate
+    rig.target.ping(0x10, first);
+    rig.target.ping(0x11, second);
+    REQUIRE(rig.run_until([&] { return rig.target.nop_outs.size() == 2; }));
+    run_for(*rig.loop, 5ms);
+    CHECK(rig.target.nop_outs[0].pdu.ttt == 0x10);
+    CHECK(rig.target.nop_outs[0].data == first);
+    CHECK(rig.target.nop_outs[1].pdu.ttt == 0x11);
+    CHECK(rig.target.nop_outs[1].data == second);
+}
+
 TEST_CASE("keepalive: answered pings keep the session, a missing answer drops it") {
     auto short_keepalive = [](session::SessionConfig& c) {
         c.nop_interval = 20ms;
