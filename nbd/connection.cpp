@@ -18,12 +18,12 @@ constexpr int kMaxIov = 64;
 }  // namespace
 
 Connection::Connection(EventLoop& loop, BlockBackend& backend, Logger& log, const ExportInfo& info, UniqueFd fd,
-                       IoMemory region, std::uint64_t id, ConnectionOwner* owner)
+                       IoMemory region, std::uint64_t id, ConnectionOwner* owner, bool transmission_only)
     : loop_(loop),
       backend_(backend),
       log_(log),
       geometry_(backend.geometry()),
-      session_(info),
+      session_(info, transmission_only),
       fd_(std::move(fd)),
       region_(region),
       id_(id),
@@ -50,7 +50,7 @@ Status Connection::start() {
     interest_ = EPOLLIN;
     ISER_TRY(loop_.add_fd(fd_.get(), interest_, [this](std::uint32_t events) { on_events(events); }));
     registered_ = true;
-    flush_output();  // the greeting
+    flush_output();  // the greeting (nothing in transmission-only mode)
     return {};
 }
 

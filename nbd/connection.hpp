@@ -37,7 +37,7 @@ protected:
 class Connection final : public BlockCompletion, public std::enable_shared_from_this<Connection> {
 public:
     Connection(EventLoop& loop, BlockBackend& backend, Logger& log, const ExportInfo& info, UniqueFd fd,
-               IoMemory region, std::uint64_t id, ConnectionOwner* owner);
+               IoMemory region, std::uint64_t id, ConnectionOwner* owner, bool transmission_only = false);
     ~Connection();
     Connection(const Connection&) = delete;
     Connection& operator=(const Connection&) = delete;

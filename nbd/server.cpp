@@ -84,14 +84,15 @@ Result<IoMemory> NbdServer::take_region() {
     return backend_.allocate_io_memory(std::size_t(slots_) * info_.block_sizes.maximum);
 }
 
-Status NbdServer::serve_connected(UniqueFd fd) {
+Status NbdServer::serve_connected(UniqueFd fd, bool transmission_only) {
     if (closed_) return make_error(ESHUTDOWN, "nbd server is closing");
     if (connections_.size() >= config_.max_connections)
         return make_error(EMFILE, "already " + std::to_string(connections_.size()) + " connections");
     auto region = take_region();
     if (!region) return region.take_error();
     auto connection = std::make_shared<nbd::Connection>(loop_, backend_, log_, info_, std::move(fd), *region,
-                                                        next_id_++, static_cast<nbd::ConnectionOwner*>(this));
+                                                        next_id_++, static_cast<nbd::ConnectionOwner*>(this),
+                                                        transmission_only);
     auto st = connection->start();
     if (!st) {
         free_regions_.push_back(*region);

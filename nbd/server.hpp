@@ -46,9 +46,11 @@ public:
     NbdServer(const NbdServer&) = delete;
     NbdServer& operator=(const NbdServer&) = delete;
 
-    // Serve a socket that is already connected (a socketpair end handed to the kernel NBD
-    // driver, or a test client). Counts against max_connections.
-    Status serve_connected(UniqueFd fd);
+    // Serve a socket that is already connected (a test client, or a socketpair end whose other
+    // end went to the kernel NBD driver). Counts against max_connections. The fd should be
+    // non-blocking. transmission_only: skip the handshake and start with requests, as the
+    // kernel driver expects of sockets given to it over netlink (see nbd/kernel_nbd.hpp).
+    Status serve_connected(UniqueFd fd, bool transmission_only = false);
 
     // Stop accepting, unlink the socket, and close every connection once its in-flight requests
     // have completed and their replies are sent. Idempotent.

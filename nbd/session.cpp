@@ -52,7 +52,11 @@ std::uint32_t validate_request(const Request& r, const ExportInfo& info) {
     }
 }
 
-ServerSession::ServerSession(ExportInfo info) : info_(std::move(info)) {
+ServerSession::ServerSession(ExportInfo info, bool transmission_only) : info_(std::move(info)) {
+    if (transmission_only) {
+        phase_ = Phase::Transmission;
+        return;
+    }
     append_server_greeting(output_, kFlagFixedNewstyle | kFlagNoZeroes);
 }
 

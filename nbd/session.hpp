@@ -54,7 +54,9 @@ public:
         const char* reason = "";    // Closed: for the log line
     };
 
-    explicit ServerSession(ExportInfo info);
+    // transmission_only: the client already knows the export (the kernel NBD driver, handed
+    // the socket over netlink, never handshakes): no greeting, straight to Transmission.
+    explicit ServerSession(ExportInfo info, bool transmission_only = false);
 
     Phase phase() const { return phase_; }
     const ExportInfo& info() const { return info_; }

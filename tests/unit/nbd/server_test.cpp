@@ -427,3 +427,31 @@ TEST_CASE("unix socket: mode 0600, stale socket replaced, non-socket refused, un
     ::unlink(path.c_str());
     ::rmdir(dir.c_str());
 }
+
+TEST_CASE("serve_connected in transmission-only mode: no handshake, replies from the first request") {
+    Fixture f;
+    int sv[2];
+    REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+    REQUIRE(::fcntl(sv[0], F_SETFL, O_NONBLOCK) == 0);
+    REQUIRE(f.server->serve_connected(UniqueFd(sv[0]), true));
+    Client c(sv[1]);
+    with_client(*f.loop, [&] {
+        auto data = pattern(64 * 1024, 9);
+        std::uint64_t h;
+        std::uint32_t e;
+        std::vector<std::uint8_t> got;
+        // The first bytes the server sends are a simple reply, not the NBDMAGIC greeting.
+        CHECK(c.send(kCmdWrite, 11, 4096, std::uint32_t(data.size()), data.data()));
+        CHECK((c.reply(h, e) && h == 11 && e == 0));
+        CHECK(c.send(kCmdRead, 12, 4096, std::uint32_t(data.size())));
+        CHECK((c.reply(h, e, &got) && h == 12 && e == 0));
+        CHECK(got == data);
+        CHECK(c.send(kCmdRead, 13, 3, 512));  // still validated against the export
+        CHECK((c.reply(h, e) && h == 13 && e == kErrInval));
+        CHECK(c.send(kCmdDisc, 14, 0, 0));
+        char byte;
+        CHECK(::read(c.fd(), &byte, 1) == 0);
+    });
+    auto expect = pattern(64 * 1024, 9);
+    CHECK(std::equal(expect.begin(), expect.end(), f.backend.contents().begin() + 4096));
+}

@@ -248,3 +248,33 @@ TEST_CASE("protocol violations close the session") {
         CHECK(steps.back().error == 0u);
     }
 }
+
+TEST_CASE("transmission-only session: no greeting, requests from the first byte") {
+    // The kernel NBD driver's sockets (handed over netlink) carry requests at once.
+    ServerSession s(make_export_info(geometry(), "lun0"), true);
+    CHECK(s.phase() == ServerSession::Phase::Transmission);
+    CHECK(s.output().empty());
+    Wire w;
+    w.request(kCmdWrite, 512, 512, 3);
+    w.b.insert(w.b.end(), 512, 0x5a);
+    w.request(kCmdDisc, 0, 0, 4);
+    auto steps = feed(s, w.b);
+    REQUIRE(steps.size() == 3u);  // WRITE, payload, DISC
+    CHECK(steps[0].kind == ServerSession::StepKind::Request);
+    CHECK(steps[0].request.type == kCmdWrite);
+    CHECK(steps[0].request.handle == 3u);
+    CHECK(steps[0].error == 0u);
+    CHECK(steps[1].payload_done);
+    CHECK(steps[2].kind == ServerSession::StepKind::Closed);
+    CHECK(steps[2].graceful);
+    CHECK(s.output().empty());
+
+    // Handshake bytes are not options here: client flags are read as a (bad) request magic.
+    ServerSession t(make_export_info(geometry(), "lun0"), true);
+    Wire flags;
+    flags.u32(kClientFlagFixedNewstyle).u32(0).u32(0).u32(0).u32(0).u32(0).u32(0);
+    auto bad = feed(t, flags.b);
+    REQUIRE(bad.size() == 1u);
+    CHECK(bad[0].kind == ServerSession::StepKind::Closed);
+    CHECK_FALSE(bad[0].graceful);
+}
