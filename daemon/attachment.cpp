@@ -219,6 +219,16 @@ Result<control::AttachedLun> Attachment::export_lun(const lun::LunInfo& info, st
     auto backend = lun::LunBackend::create(thread_->loop(), log_, *session_, info, target() + ":" + name, kQueueDepth);
     if (!backend) return backend.take_error();
 
+    const BlockGeometry& g = (*backend)->geometry();
+    ISER_LOG_INFO(log_,
+                  "%s: LUN %u: %s %s, %llu bytes, %u-byte blocks (physical %u), max I/O %u, cache %s%s, "
+                  "discard %s (granularity %u, max %llu), write zeroes max %llu, VPD B0 %s, B2 %s",
+                  target().c_str(), info.lun, info.inquiry.vendor.c_str(), info.inquiry.product.c_str(),
+                  (unsigned long long)g.size_bytes, g.logical_block_size, g.physical_block_size, g.max_io_bytes,
+                  g.volatile_cache ? "write-back" : "write-through", g.fua ? " with FUA" : "",
+                  g.discard ? "yes" : "no", g.discard_granularity_bytes, (unsigned long long)g.max_discard_bytes,
+                  (unsigned long long)g.max_write_zeroes_bytes, info.limits ? "yes" : "no",
+                  info.provisioning ? "yes" : "no");
     Export ex;
     ex.attached.lun = info.lun;
     ex.attached.size_bytes = (*backend)->geometry().size_bytes;

@@ -153,7 +153,9 @@ void LunBackend::task_done(session::ScsiTask& task) {
             }
             if (scsi::sense_is_retryable(*sense) && op.retries++ < kMaxSenseRetries) return issue_chunk(op);
             int err = scsi::sense_to_errno(*sense, task.cdb[0]);
-            ISER_LOG_ERROR(log_, "%s: %s", geometry_.name.c_str(), scsi::describe(*sense).c_str());
+            ISER_LOG_ERROR(log_, "%s: SCSI opcode 0x%02x (LBA chunk at byte %llu): %s", geometry_.name.c_str(),
+                           task.cdb[0], (unsigned long long)(op.request->offset + op.done),
+                           scsi::describe(*sense).c_str());
             return finish(op, err ? err : EIO);
         }
         case scsi::status::Busy:
