@@ -24,7 +24,13 @@ tgtadm -C 7 --lld iser --mode target --op update --tid 1 --name ImmediateData --
 tgtadm -C 7 --lld iser --mode target --op bind --tid 1 --initiator-address ALL || lab_die "tgtadm bind"
 ISERD_LOG_LEVEL=debug iser_daemon_up
 out=$(iserctl discover "$LAB_ADDR1" --transport iser 2>&1); echo "discover rc=$?: $out"
-out=$(iserctl login --portal "$LAB_ADDR1" --target "$iqn" --transport iser --frontend nbd-server --nbd-socket "$ISER_WORK/small.sock" 2>&1); echo "login rc=$?: $out"
+out=$(iserctl login --portal "$LAB_ADDR1" --target "$iqn" --transport iser --frontend nbd-server --nbd-socket "$ISER_WORK/small.sock" 2>&1); rc=$?; echo "login rc=$rc: $out"
+# Observed next: the connection is established, but SendTargets lists nothing and the login is
+# answered "target not found" (0x0203) - what the kernel's ib_iser reported as a non-retryable
+# login failure - with no tgtd log line saying why. In tgt's iser_text.c the silent 0x0203
+# answers of iser_login_start are target_find_by_name() failing, the ACL check, and the iSNS
+# check; not resolved yet. Assert success or exactly that.
+if [ $rc -ne 0 ] && ! echo "$out" | grep -q "0x0203"; then lab_die "unexpected tgtd login failure: $out"; fi
 uri=$(echo "$out" | grep -o 'nbd+unix://[^ ]*') || true
 if [ -n "$uri" ]; then
   head -c 16M /dev/urandom >"$ISER_WORK/src"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # iserd over iSER to tgtd (Debian's tgt, --lld iser). Records what happens at discovery and
-# login (see the report in tests/lab/iser/README.md for the evidence from tgt's source).
+# login; see iser-tgtd-small-pool.sh for the evidence from tgt's source.
 set -uo pipefail
 source "$LAB_LIB/lab.sh"
 source "$(dirname "$0")/../lib.sh"
@@ -13,6 +13,11 @@ out=$(iserctl discover "$LAB_ADDR1" --transport iser 2>&1); rc=$?
 echo "discover rc=$rc: $out"
 out=$(iserctl login --portal "$LAB_ADDR1" --target "$iqn" --transport iser --frontend nbd-server --nbd-socket "$ISER_WORK/tgt.sock" 2>&1); rc=$?
 echo "login rc=$rc: $out"
+# Observed (tgt 1.0.97, Debian bookworm): tgtd's first iSER connection makes it allocate and
+# register its 1 GiB RDMA pool (shmget SHM_HUGETLB fails in the VM, then valloc + ibv_reg_mr);
+# the connection request is never accepted in time and our rdma_connect times out. Assert that,
+# so a change in behaviour is noticed. iser-tgtd-small-pool.sh goes further.
+if [ $rc -ne 0 ] && ! echo "$out" | grep -q "timed out"; then lab_die "unexpected tgtd failure: $out"; fi
 tail -n 40 "$ISER_WORK/iserd.log"
 tail -n 40 "$LAB_STATE"/tgtd-*.log 2>/dev/null
 rdma resource show cm_id 2>/dev/null || true
