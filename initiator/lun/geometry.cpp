@@ -31,7 +31,9 @@ BlockGeometry geometry_for(const LunInfo& info, std::string name, std::uint32_t 
     // WRITE SAME(16) with one block of zeros; a target without it answers EOPNOTSUPP and the
     // frontend's kernel falls back to writing zeroes itself.
     g.write_zeroes = true;
-    std::uint64_t ws_blocks = info.limits && info.limits->max_write_same_blocks ? info.limits->max_write_same_blocks : 65535;
+    // Without a limit from the Block Limits page, stay under LIO's default max_write_same_len
+    // (4096 blocks): a larger WRITE SAME is refused as INVALID FIELD IN CDB.
+    std::uint64_t ws_blocks = info.limits && info.limits->max_write_same_blocks ? info.limits->max_write_same_blocks : 2048;
     g.max_write_zeroes_bytes = std::min<std::uint64_t>(ws_blocks, 0x3fffff) * bs;
     return g;
 }

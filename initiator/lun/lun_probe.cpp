@@ -139,11 +139,19 @@ private:
         if (r) {
             auto pages = scsi::parse_supported_vpd_pages(*r);
             if (pages) pages_ = std::move(*pages);
+            else ISER_LOG_WARN(log_, "LUN %u: %s", current_lun_, pages.error().message.c_str());
+        } else {
+            ISER_LOG_WARN(log_, "LUN %u: INQUIRY for the supported VPD pages failed: %s", current_lun_,
+                          r.error().message.c_str());
         }
         next_vpd();
     }
 
-    bool offered(std::uint8_t page) const { return std::find(pages_.begin(), pages_.end(), page) != pages_.end(); }
+    // LIO lists no VPD pages until a unit serial is set in configfs, yet answers each page when
+    // asked: with an empty list, ask anyway (an unsupported page is just ILLEGAL REQUEST).
+    bool offered(std::uint8_t page) const {
+        return pages_.empty() || std::find(pages_.begin(), pages_.end(), page) != pages_.end();
+    }
 
     void next_vpd() {
         auto self = shared_from_this();
