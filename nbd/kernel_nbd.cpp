@@ -81,7 +81,9 @@ Result<std::pair<NlSockPtr, int>> open_nbd_family() {
     int rc = genl_connect(sock.get());
     if (rc < 0) return make_error(EIO, std::string("nbd netlink: cannot open a generic netlink socket: ") + nl_geterror(rc));
     int family = genl_ctrl_resolve(sock.get(), NBD_GENL_FAMILY_NAME);
-    if (family < 0) return make_error(ENODEV, kNotAvailable);
+    if (family == -NLE_OBJ_NOTFOUND) return make_error(ENODEV, kNotAvailable);
+    if (family < 0)
+        return make_error(EIO, std::string("nbd netlink: resolving the \"nbd\" family: ") + nl_geterror(family));
     return std::pair{std::move(sock), family};
 }
 
