@@ -30,10 +30,10 @@ lab_wait_for() {
   done
 }
 
-# lab_modprobe MODULE...: load each module or fail naming it.
+# lab_modprobe MODULE...: load the modules (one modprobe: every process start is slow under
+# emulation) or fail naming them.
 lab_modprobe() {
-  local m
-  for m in "$@"; do modprobe "$m" || lab_die "modprobe $m failed (kernel $(uname -r))"; done
+  modprobe -a "$@" || lab_die "modprobe -a $* failed (kernel $(uname -r))"
 }
 
 # lab_need TOOL...: fail clearly when a host tool the helpers need is missing.
@@ -52,6 +52,9 @@ lab_tail_log() {
 # lab_pid_alive PIDFILE: is the process recorded there still running?
 lab_pid_alive() { [ -s "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
+# lab_pid_gone PID: has that process ended?
+lab_pid_gone() { ! kill -0 "$1" 2>/dev/null; }
+
 # lab_stop_pid PIDFILE: TERM, wait up to 10 s, then KILL; removes the pid file.
 lab_stop_pid() {
   local pidfile=$1 pid
@@ -59,7 +62,7 @@ lab_stop_pid() {
   pid=$(cat "$pidfile")
   if kill -0 "$pid" 2>/dev/null; then
     kill "$pid" 2>/dev/null
-    lab_wait_for 10 "pid $pid to exit" bash -c "! kill -0 $pid" || kill -9 "$pid" 2>/dev/null || true
+    lab_wait_for 10 "pid $pid to exit" lab_pid_gone "$pid" || kill -9 "$pid" 2>/dev/null || true
   fi
   rm -f "$pidfile"
 }

@@ -18,10 +18,11 @@ lab_rxe_up() {
   if ! rdma link show "$LAB_RDMA_DEV/1" >/dev/null 2>&1; then
     rdma link add "$LAB_RDMA_DEV" type rxe netdev dummy0 || lab_die "rdma link add $LAB_RDMA_DEV failed"
   fi
-  lab_wait_for 10 "$LAB_RDMA_DEV to become ACTIVE" \
-    bash -c "rdma link show $LAB_RDMA_DEV/1 | grep -q 'state ACTIVE'" || lab_die "$LAB_RDMA_DEV is not ACTIVE"
+  lab_wait_for 10 "$LAB_RDMA_DEV to become ACTIVE" _lab_rxe_active || lab_die "$LAB_RDMA_DEV is not ACTIVE"
   lab_log "rxe: $LAB_RDMA_DEV on dummy0 ($LAB_ADDR1, $LAB_ADDR2)"
 }
+
+_lab_rxe_active() { rdma link show "$LAB_RDMA_DEV/1" | grep -q 'state ACTIVE'; }
 
 # lab_rxe_down: remove rxe0 and dummy0 (after every user of them is gone).
 lab_rxe_down() {

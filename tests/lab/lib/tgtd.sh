@@ -102,7 +102,7 @@ lab_tgtd_stop() {
           lab_log "tgtd: could not delete $iqn"
       done < <(cat "$LAB_STATE/tgtd-$control.targets" 2>/dev/null)
       tgtadm -C "$control" --mode system --op delete >/dev/null 2>&1 || true
-      lab_wait_for 10 "tgtd (control $control) to exit" bash -c "! kill -0 $(cat "$pidfile")" || true
+      lab_wait_for 10 "tgtd (control $control) to exit" lab_pid_gone "$(cat "$pidfile")" || true
     fi
     rm -f "$LAB_STATE/tgtd-$control.targets"
     lab_stop_pid "$pidfile"
