@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Lab self-test: tgtd with an iSER target (registered on rxe0) and a TCP target; the kernel
-# initiator reads the TCP one (it cannot log in to tgtd over iSER, see docs/lab.md).
+# Lab self-test: tgtd with an iSER target (registered on rxe0) and a TCP target with mutual
+# CHAP; the kernel initiator logs in to the TCP one (it cannot log in to tgtd over iSER, see
+# docs/lab.md).
 set -euo pipefail
 source "$LAB_LIB/lab.sh"
 trap lab_reset EXIT
@@ -17,7 +18,10 @@ else
   lab_die "tgtd has no rdma_cm listener on port 3260"
 fi
 
-tcp_iqn=$(lab_tgtd_iser tgt-tcp --lld iscsi --tid 2 --luns 1 --size 8M --block-size 4096) || lab_die "tgtd TCP target failed"
-disk=$(lab_kernel_login "$tcp_iqn" "$LAB_ADDR2:3260" --transport tcp) || lab_die "TCP login to tgtd failed"
+chap=tgt-user:tgt-secret-123 mutual=tgt-target:tgt-secret-456
+tcp_iqn=$(lab_tgtd_iser tgt-tcp --lld iscsi --tid 2 --luns 1 --size 8M --block-size 4096 \
+  --chap "$chap" --mutual-chap "$mutual") || lab_die "tgtd TCP target failed"
+disk=$(lab_kernel_login "$tcp_iqn" "$LAB_ADDR2:3260" --transport tcp --chap "$chap" --mutual-chap "$mutual") ||
+  lab_die "TCP login (mutual CHAP) to tgtd failed"
 [ "$(blockdev --getss "$disk")" = 4096 ] || lab_die "tgtd disk has $(blockdev --getss "$disk")-byte blocks, wanted 4096"
 lab_log "tgtd: iSER target $iser_iqn registered; TCP target $tcp_iqn is $disk"

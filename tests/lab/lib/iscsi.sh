@@ -43,7 +43,7 @@ lab_iscsid_stop() { lab_stop_pid "$LAB_STATE/iscsid.pid"; }
 lab_kernel_login() {
   local iqn=${1:?usage: lab_kernel_login IQN PORTAL [options]} portal=${2:?usage: lab_kernel_login IQN PORTAL [options]}
   shift 2
-  local transport=iser luns=1 chap= mutual= timeout=60
+  local transport=iser luns=1 chap='' mutual='' timeout=60
   local -a sets=()
   while [ $# -gt 0 ]; do
     case $1 in

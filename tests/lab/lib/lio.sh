@@ -23,7 +23,7 @@ LAB_LIO_BACKING_DIR=${LAB_LIO_BACKING_DIR:-/tmp/lab-lio}
 #   --no-unmap              leave UNMAP/WRITE SAME off (default: emulate_tpu=1 emulate_tpws=1)
 lab_lio_target() {
   local name=${1:?usage: lab_lio_target NAME [options]}; shift
-  local iqn="$LAB_LIO_IQN_PREFIX:$name" luns=1 size=64M block_size=512 initiator= chap= mutual= unmap=1
+  local iqn="$LAB_LIO_IQN_PREFIX:$name" luns=1 size=64M block_size=512 initiator='' chap='' mutual='' unmap=1
   local -a iser=() tcp=() tpg_attribs=() params=() dev_attribs=()
   while [ $# -gt 0 ]; do
     case $1 in

@@ -25,7 +25,7 @@ LAB_TGTD_BACKING_DIR=${LAB_TGTD_BACKING_DIR:-/tmp/lab-tgtd}
 lab_tgtd_iser() {
   local name=${1:?usage: lab_tgtd_iser NAME [options]}; shift
   local iqn="$LAB_TGTD_IQN_PREFIX:$name" luns=1 size=64M block_size=512 lld=iser
-  local tcp="${LAB_ADDR2:-10.77.0.2}:3260" control=0 tid=1 chap= mutual=
+  local tcp="${LAB_ADDR2:-10.77.0.2}:3260" control=0 tid=1 chap='' mutual=''
   local -a params=()
   while [ $# -gt 0 ]; do
     case $1 in
@@ -65,12 +65,13 @@ lab_tgtd_iser() {
       lab_die "tgtadm cannot set ${kv%%=*}=${kv#*=} on $iqn"
   done
   if [ -n "$chap" ]; then
-    "${adm[@]}" --mode account --op new --user "${chap%%:*}" --password "${chap#*:}" &&
-      "${adm[@]}" --mode account --op bind --tid "$tid" --user "${chap%%:*}" || lab_die "tgtadm: CHAP account"
+    "${adm[@]}" --mode account --op new --user "${chap%%:*}" --password "${chap#*:}" || lab_die "tgtadm: CHAP account"
+    "${adm[@]}" --mode account --op bind --tid "$tid" --user "${chap%%:*}" || lab_die "tgtadm: binding the CHAP account"
   fi
   if [ -n "$mutual" ]; then
-    "${adm[@]}" --mode account --op new --user "${mutual%%:*}" --password "${mutual#*:}" &&
-      "${adm[@]}" --mode account --op bind --tid "$tid" --user "${mutual%%:*}" --outgoing || lab_die "tgtadm: mutual CHAP account"
+    "${adm[@]}" --mode account --op new --user "${mutual%%:*}" --password "${mutual#*:}" || lab_die "tgtadm: mutual CHAP account"
+    "${adm[@]}" --mode account --op bind --tid "$tid" --user "${mutual%%:*}" --outgoing ||
+      lab_die "tgtadm: binding the mutual CHAP account"
   fi
   "${adm[@]}" --mode target --op bind --tid "$tid" --initiator-address ALL || lab_die "tgtadm cannot open $iqn to initiators"
   echo "$lld $tid $iqn" >>"$LAB_STATE/tgtd-$control.targets"   # for lab_tgtd_stop
