@@ -53,6 +53,9 @@ IserDatamover::IserDatamover(EventLoop& loop, Logger& log, Events& events, std::
 IserDatamover::~IserDatamover() {
     close();
     *alive_ = false;
+    // The payload memory outlives the connection (its MRs went with close()): frontends and LUN
+    // backends keep pointers into it until they are torn down.
+    for (auto& m : io_memory_) munmap(m.base, m.size);
 }
 
 Error IserDatamover::no_device_error(const std::string& step, int err) const {
@@ -288,8 +291,6 @@ void IserDatamover::release() {
     for (const Region& r : io_regions_.all())
         if (r.handle) ibv_dereg_mr(static_cast<ibv_mr*>(r.handle));
     io_regions_.clear();
-    for (auto& m : io_memory_) munmap(m.base, m.size);
-    io_memory_.clear();
     if (pd_) ibv_dealloc_pd(pd_);
     pd_ = nullptr;
     if (id_) rdma_destroy_id(id_);

@@ -27,6 +27,9 @@ TcpDatamover::TcpDatamover(EventLoop& loop, Logger& log, Events& events)
 TcpDatamover::~TcpDatamover() {
     *alive_ = false;
     close();
+    // I/O memory lives as long as the datamover, not the connection: frontends and LUN backends
+    // keep pointers into it until they are torn down, which may be after close().
+    for (auto& m : io_memory_) munmap(m.base, m.size);
 }
 
 // Failures found inside connect() are reported from the loop, never from inside the call;
@@ -319,8 +322,6 @@ void TcpDatamover::close() {
     }
     failed_ = true;  // no callbacks after close()
     send_queue_.clear();
-    for (auto& m : io_memory_) munmap(m.base, m.size);
-    io_memory_.clear();
 }
 
 }  // namespace iser::datamover
