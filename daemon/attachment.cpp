@@ -105,12 +105,63 @@ Result<std::unique_ptr<Attachment>> Attachment::attach(Logger& log, AttachOption
         return result.take_error();
     }
     reply = std::move(*result);
-    auto ublk = a->start_ublk_devices(reply);
-    if (!ublk) {
+    Status devices = a->start_ublk_devices(reply);
+    if (devices) devices = a->start_kernel_nbd_devices(reply);
+    if (!devices) {
         (void)a->detach();
-        return ublk.take_error();
+        return devices.take_error();
     }
     return a;
+}
+
+void Attachment::publish_path(Export& ex, const std::string& path, control::LoginReply& reply) {
+    ex.attached.path = path;
+    for (auto& a : reply.attached)
+        if (a.lun == ex.attached.lun) a.path = path;
+    ISER_LOG_INFO(log_, "%s: LUN %u is %s", target().c_str(), ex.attached.lun, path.c_str());
+}
+
+Status Attachment::start_kernel_nbd_devices(control::LoginReply& reply) {
+    for (auto& ex : exports_) {
+        if (!ex.wants_kernel_nbd) continue;
+        const nbd::ExportInfo& info = ex.nbd->export_info();
+        nbd::KernelNbdConfig cfg;
+        cfg.connections = 1;
+        cfg.size_bytes = ex.backend->geometry().size_bytes;
+        cfg.block_size = ex.backend->geometry().logical_block_size;
+        cfg.server_flags = info.transmission_flags;
+        cfg.max_io_bytes = info.block_sizes.maximum;
+        cfg.backend_identifier = target() + ":lun" + std::to_string(ex.attached.lun);
+        NbdServer& server = *ex.nbd;
+        auto serve = [this, &server](std::vector<UniqueFd> fds) {
+            auto shared = std::make_shared<std::vector<UniqueFd>>(std::move(fds));
+            return thread_->call<Status>([&server, shared](auto done) {
+                for (auto& fd : *shared) {
+                    Status st = server.serve_connected(std::move(fd), true);
+                    if (!st) return done(st);
+                }
+                done(Status{});
+            });
+        };
+        auto dev = nbd::KernelNbd::connect(cfg, serve, log_);
+        if (!dev) return dev.take_error();
+        ex.kernel_nbd = std::move(*dev);
+        publish_path(ex, ex.kernel_nbd->device_path(), reply);
+    }
+    return {};
+}
+
+Status Attachment::stop_kernel_nbd_devices() {
+    Status first;
+    for (auto& ex : exports_) {
+        if (!ex.kernel_nbd) continue;
+        // On the control thread while the loop keeps serving: the kernel writes its disconnect
+        // request into the sockets the loop reads.
+        Status st = ex.kernel_nbd->disconnect();
+        if (!st && first.ok()) first = st;
+        ex.kernel_nbd.reset();
+    }
+    return first;
 }
 
 Status Attachment::start_ublk_devices(control::LoginReply& reply) {
@@ -141,10 +192,7 @@ Status Attachment::start_ublk_devices(control::LoginReply& reply) {
         while (stat(path.c_str(), &st) != 0 && std::chrono::steady_clock::now() < deadline)
             std::this_thread::sleep_for(std::chrono::milliseconds(10));
         if (stat(path.c_str(), &st) != 0) return make_error(ENODEV, path + " did not appear after START_DEV");
-        ex.attached.path = path;
-        for (auto& a : reply.attached)
-            if (a.lun == ex.attached.lun) a.path = path;
-        ISER_LOG_INFO(log_, "%s: LUN %u is %s", target().c_str(), ex.attached.lun, path.c_str());
+        publish_path(ex, path, reply);
     }
     return {};
 }
@@ -262,7 +310,13 @@ Result<control::AttachedLun> Attachment::export_lun(const lun::LunInfo& info, st
     } else if (rq.frontend == "ublk") {
         ex.wants_ublk = true;  // the device is made on the control thread after build()
     } else if (rq.frontend == "nbd") {
-        return make_error(ENOTSUP, "the kernel nbd frontend is not available in this build yet; use --frontend ublk or nbd-server");
+        // An NBD server with no socket: the kernel's sockets are handed to it after build().
+        NbdServerConfig cfg;
+        cfg.export_name = name;
+        auto server = NbdServer::create(thread_->loop(), **backend, log_, cfg);
+        if (!server) return server.take_error();
+        ex.nbd = std::move(*server);
+        ex.wants_kernel_nbd = true;
     } else {
         return make_error(EINVAL, "unknown frontend '" + rq.frontend + "' (use ublk, nbd or nbd-server)");
     }
@@ -324,8 +378,10 @@ Status Attachment::detach() {
     detached_ = true;
     if (!thread_ || !session_) return {};  // failed before anything was built
     Status ublk = stop_ublk_devices();
+    Status knbd = stop_kernel_nbd_devices();
     Status st = thread_->call<Status>([this](auto done) { teardown(std::move(done)); });
     if (st && !ublk) st = ublk;
+    if (st && !knbd) st = knbd;
     thread_->stop();
     session_.reset();
     return st;

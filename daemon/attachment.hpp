@@ -12,6 +12,7 @@
 #include "daemon/loop_thread.hpp"
 #include "initiator/lun/lun_backend.hpp"
 #include "initiator/session/session.hpp"
+#include "nbd/kernel_nbd.hpp"
 #include "nbd/server.hpp"
 #include "ublk/controller.hpp"
 #include "ublk/device.hpp"
@@ -45,6 +46,8 @@ private:
         std::unique_ptr<lun::LunBackend> backend;
         std::unique_ptr<NbdServer> nbd;
         bool wants_ublk = false;
+        bool wants_kernel_nbd = false;
+        std::unique_ptr<nbd::KernelNbd> kernel_nbd;  // control thread
         std::unique_ptr<ublk::Device> ublk_device;  // control thread
         std::unique_ptr<ublk::Queue> ublk_queue;    // created and destroyed on the loop thread
         control::AttachedLun attached;
@@ -57,6 +60,10 @@ private:
     Status start_ublk_devices(control::LoginReply& reply);
     // Control thread, before teardown(): stop and delete them (flushes the kernel's queue first).
     Status stop_ublk_devices();
+    // The same for /dev/nbdN devices (--frontend nbd).
+    Status start_kernel_nbd_devices(control::LoginReply& reply);
+    Status stop_kernel_nbd_devices();
+    void publish_path(Export& ex, const std::string& path, control::LoginReply& reply);
 
     Logger& log_;
     AttachOptions options_;

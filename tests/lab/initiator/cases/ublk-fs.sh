@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# iserctl login (frontend ublk, the default) over $TRANSPORT to LIO: /dev/ublkbN; ext4 and xfs,
+# iserctl login over $TRANSPORT to LIO with $FRONTEND (ublk, the default: /dev/ublkbN; or kernel
+# nbd: /dev/nbdN); ext4 and xfs,
 # mount, write a tree, unmount, drop caches, remount, check; fio verify; discard reaches the
 # target; logout removes the device.
 set -euo pipefail
@@ -7,14 +8,15 @@ source "$LAB_LIB/lab.sh"
 source "$(dirname "$0")/../lib.sh"
 trap iser_cleanup EXIT
 TRANSPORT=${TRANSPORT:-${ISER_LAB_TRANSPORT:-iser}}
-lab_modprobe ublk_drv
+FRONTEND=${FRONTEND:-ublk}
+if [ "$FRONTEND" = ublk ]; then lab_modprobe ublk_drv; dev_pattern='^/dev/ublkb[0-9]+$'; else lab_modprobe nbd; dev_pattern='^/dev/nbd[0-9]+$'; fi
 lab_rxe_up
 if [ "$TRANSPORT" = iser ]; then portal_opt=(--iser "$LAB_ADDR1:3260"); else portal_opt=(--tcp "$LAB_ADDR1:3260"); fi
 iqn=$(lab_lio_target fs "${portal_opt[@]}" --size 512M) || lab_die "target setup failed"
 iser_start
-dev=$("$ISERCTL" login --portal "$LAB_ADDR1" --target "$iqn" --transport "$TRANSPORT")
-lab_log "attached $dev over $TRANSPORT"
-[[ $dev =~ ^/dev/ublkb[0-9]+$ ]] || lab_die "login printed '$dev', not /dev/ublkbN"
+dev=$("$ISERCTL" login --portal "$LAB_ADDR1" --target "$iqn" --transport "$TRANSPORT" --frontend "$FRONTEND")
+lab_log "attached $dev over $TRANSPORT ($FRONTEND)"
+[[ $dev =~ $dev_pattern ]] || lab_die "login printed '$dev', not a $FRONTEND device"
 [ -b "$dev" ] || lab_die "$dev is not a block device"
 [ "$(blockdev --getsize64 "$dev")" = $((512 * 1024 * 1024)) ] || lab_die "size $(blockdev --getsize64 "$dev")"
 
@@ -56,5 +58,9 @@ fi
 [ "$(head -c 1M "$dev" | tr -d '\0' | wc -c)" = 0 ] || lab_log "note: discarded range does not read back as zeroes"
 
 "$ISERCTL" logout --device "$dev"
-no_ublk_devices_left || lab_die "a ublk device is left after logout"
+if [ "$FRONTEND" = ublk ]; then
+    no_ublk_devices_left || lab_die "a ublk device is left after logout"
+else
+    [ "$(blockdev --getsize64 "$dev")" = 0 ] || lab_die "$dev still has a size after logout"
+fi
 lab_log "logout removed $dev"
