@@ -24,13 +24,6 @@ dd if=/dev/urandom of="$ours_dev" bs=1M count=256 oflag=direct status=none   # r
 kernel_dev=$(lab_kernel_login "$iqn" "$LAB_ADDR1" --transport iser) || lab_die "kernel login failed"
 
 mkdir -p /run/bench
-# A second session of ours, exported over an NBD socket.
-"$ISERCTL" logout --all >/dev/null
-ours_uri=$("$ISERCTL" login --portal "$LAB_ADDR1" --target "$iqn" --transport iser --frontend nbd-server --nbd-socket /run/bench/ours.sock) || lab_die "nbd-server login failed"
-ours_nbd_uri=$ours_uri
-"$ISERCTL" logout --all >/dev/null
-ours_dev=$("$ISERCTL" login --portal "$LAB_ADDR1" --target "$iqn" --transport iser) || lab_die "our login failed"
-
 qsd_sock=/run/bench/qsd.sock
 qemu-storage-daemon \
     --blockdev "driver=iscsi,node-name=lun0,transport=iser,portal=$LAB_ADDR1:3260,target=$iqn,lun=0,initiator-name=iqn.2024-01.lab.iser:libiscsi,cache.direct=on" \
