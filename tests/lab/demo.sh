@@ -49,7 +49,7 @@ mkdir -p /mnt/demo
 mount "$dev" /mnt/demo
 df -h /mnt/demo | sed 's/^/    /'
 
-say "Writing 40 files (about 60 MiB), unmounting, dropping caches, mounting again, checking"
+say "Writing a tree of 21 files (about 16 MiB), unmounting, dropping caches, mounting again, checking"
 write_tree /mnt/demo
 umount /mnt/demo
 echo 3 >/proc/sys/vm/drop_caches
