@@ -10,7 +10,7 @@ JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 FUZZ_SECONDS ?= 300
 
-.PHONY: all setup build build-asan build-fuzz test demo bench install fuzz clean
+.PHONY: all setup build build-asan test demo bench install fuzz clean
 
 all: build
 
@@ -21,15 +21,12 @@ build: setup
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(BUILD) -j$(JOBS)
 
+# One clang build serves both the ASan+UBSan test run and the libFuzzer targets.
 build-asan: setup
-	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DISER_SANITIZE=ON >/dev/null
+	@CC=clang CXX=clang++ cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DISER_SANITIZE=ON -DISER_FUZZ=ON >/dev/null
 	@cmake --build build-asan -j$(JOBS)
 
-build-fuzz: setup
-	@CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DISER_FUZZ=ON >/dev/null
-	@cmake --build build-fuzz -j$(JOBS)
-
-test: build build-asan build-fuzz
+test: build build-asan
 	@scripts/run-tests
 
 demo: build
@@ -41,11 +38,12 @@ bench: build
 install: build
 	@cmake --install $(BUILD)
 
-fuzz: build-fuzz
-	@for f in build-fuzz/tests/fuzz/*_fuzz build-fuzz/tests/fuzz/fuzz_*; do \
-	  [ -x "$$f" ] || continue; n=$$(basename $$f); \
+fuzz: build-asan
+	@for c in tests/fuzz/corpus/*/; do \
+	  n=$$(basename $$c); f=build-asan/tests/fuzz/$$n; \
+	  [ -x "$$f" ] || continue; \
 	  echo "== $$n ($(FUZZ_SECONDS) s)"; \
-	  tests/fuzz/run-fuzzer $$f tests/fuzz/corpus/$$n $(FUZZ_SECONDS) || exit 1; done
+	  tests/fuzz/run-fuzzer $$f $$c $(FUZZ_SECONDS) || exit 1; done
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan

@@ -206,7 +206,7 @@ Status Attachment::stop_ublk_devices() {
         if (!st && first.ok()) first = st;
         thread_->call<bool>([&ex](auto done) {
             if (!ex.ublk_queue) return done(true);
-            ex.ublk_queue->shutdown([&ex, done] {
+            ex.ublk_queue->shutdown([done] {
                 // Destroyed on its loop thread once closed, and not from inside its own callback.
                 done(true);
             });

@@ -24,12 +24,12 @@ std::string hex2(std::uint8_t v) {
 }
 
 // One attach-time probe; owns itself through shared_ptr captured by its callbacks.
-class Prober : public std::enable_shared_from_this<Prober>, private session::TaskOwner {
+class Prober final : public std::enable_shared_from_this<Prober>, private session::TaskOwner {
 public:
     using Next = std::function<void(Result<Bytes>)>;
 
-    Prober(EventLoop& loop, Logger& log, session::Session& session, std::optional<std::uint32_t> only, ProbeDone done)
-        : loop_(loop), log_(log), session_(session), only_(only), done_(std::move(done)) {}
+    Prober(Logger& log, session::Session& session, std::optional<std::uint32_t> only, ProbeDone done)
+        : log_(log), session_(session), only_(only), done_(std::move(done)) {}
 
     void start() {
         auto mem = session_.allocate_io_memory(kBufferBytes);
@@ -204,7 +204,6 @@ private:
         if (done_) std::exchange(done_, nullptr)(std::move(r));
     }
 
-    EventLoop& loop_;
     Logger& log_;
     session::Session& session_;
     std::optional<std::uint32_t> only_;
@@ -244,7 +243,8 @@ std::string device_type_name(std::uint8_t type) {
 
 void probe_luns(EventLoop& loop, Logger& log, session::Session& session, std::optional<std::uint32_t> only_lun,
                 ProbeDone done) {
-    auto p = std::make_shared<Prober>(loop, log, session, only_lun, std::move(done));
+    (void)loop;  // completions arrive on the session's loop; nothing else needs it
+    auto p = std::make_shared<Prober>(log, session, only_lun, std::move(done));
     p->start();
 }
 

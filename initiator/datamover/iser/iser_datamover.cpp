@@ -43,7 +43,7 @@ bool IserDatamover::register_pool(SlotPool& pool, std::uint32_t count, std::size
     }
     pool.memory = IoMemory{static_cast<std::uint8_t*>(p), bytes};
     // Send and receive buffers are only touched locally and by Sends: no remote access.
-    pool.mr = ibv_reg_mr(pd_, p, bytes, IBV_ACCESS_LOCAL_WRITE);
+    pool.mr = ibv_reg_mr(pd_, p, bytes, int(IBV_ACCESS_LOCAL_WRITE));  // int: the macro mixes enum types
     if (!pool.mr) {
         fail(make_error(errno, std::string("ibv_reg_mr of ") + what + ": " + std::strerror(errno)));
         return false;

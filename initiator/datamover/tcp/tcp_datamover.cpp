@@ -306,6 +306,7 @@ bool TcpDatamover::finish_pdu() {
 void TcpDatamover::fail(Error why) {
     if (failed_) return;
     failed_ = true;
+    ISER_LOG_DEBUG(log_, "tcp: connection failed: %s", why.message.c_str());
     if (connect_timer_) loop_.cancel_timer(std::exchange(connect_timer_, 0));
     if (fd_.valid()) loop_.remove_fd(fd_.get());
     fd_.reset();

@@ -59,7 +59,6 @@ private:
     bool want_write_ = false;
     EventLoop::TimerId connect_timer_ = 0;
     FeatureParams params_;
-    bool digests_active_ = false;
 
     std::deque<OutPdu> send_queue_;
 
@@ -71,7 +70,6 @@ private:
     pdu::Framing framing_{};
     MutableBytes data_dst_;         // where the data segment goes
     std::vector<std::uint8_t> data_buf_;  // data segments that are not placed (text, sense...)
-    std::uint8_t small_[8];         // padding/digest bytes
     std::vector<std::uint8_t> rx_;  // socket read buffer
     std::vector<IoMemory> io_memory_;  // munmapped in close()
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // guards deferred failures
