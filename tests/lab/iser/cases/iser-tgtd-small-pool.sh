@@ -8,7 +8,19 @@
 set -uo pipefail
 source "$LAB_LIB/lab.sh"
 source "$(dirname "$0")/../lib.sh"
-end() { rc=$?; [ -n "${tpid:-}" ] && kill "$tpid" 2>/dev/null; iser_case_end; return $rc; }
+# tgtd lingers on SIGTERM while it has targets: delete them and the system first, and wait, so
+# the next case's tgtd can take rdma_cm port 3260.
+end() {
+  rc=$?
+  if [ -n "${tpid:-}" ]; then
+    tgtadm -C 7 --mode target --op delete --force --tid 1 >/dev/null 2>&1
+    tgtadm -C 7 --mode system --op delete >/dev/null 2>&1
+    kill "$tpid" 2>/dev/null
+    lab_wait_for 10 "the small-pool tgtd to exit" lab_pid_gone "$tpid" || kill -9 "$tpid" 2>/dev/null
+  fi
+  iser_case_end
+  return $rc
+}
 trap end EXIT
 
 lab_need tgtd tgtadm
