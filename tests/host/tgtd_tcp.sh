@@ -2,7 +2,7 @@
 # End to end over iSCSI/TCP against a real tgtd on 127.0.0.1: discovery, login, data integrity
 # through the NBD socket export (nbdcopy round trip, fio verify), several LUNs, logout.
 source "$(dirname "$0")/lib/common.sh"
-require_tools tgtd tgtadm nbdcopy nbdinfo fio sha256sum
+require_tools tgtd tgtadm nbdcopy nbdinfo fio sha256sum qemu-img
 start_tgtd || exit 1
 IQN1=iqn.2026-11.org.example:disk1
 IQN2=iqn.2026-11.org.example:multi
@@ -33,7 +33,9 @@ case_login() {
     grep -q "LUN 0" "$WORK/login.err" || { echo "LUN 0 not reported as skipped"; return 1; }
     SOCK=${URI#*socket=}
     [ "$(stat -c %a "$SOCK")" = 600 ] || { echo "socket mode $(stat -c %a "$SOCK")"; return 1; }
-    nbdinfo "$URI" | tee "$WORK/nbdinfo" && grep -q "export-size: 268435456" "$WORK/nbdinfo"
+    nbdinfo "$URI" | tee "$WORK/nbdinfo" && grep -q "export-size: 268435456" "$WORK/nbdinfo" || return 1
+    # QEMU's NBD client too.
+    qemu-img info --output=json "$URI" | tee "$WORK/qemu-img" | grep -q '"virtual-size": 268435456'
 }
 
 case_nbdcopy_roundtrip() {
@@ -110,7 +112,7 @@ case_iserd_exits_cleanly() {
 
 check "discovery lists both targets as IP:PORT,TPGT IQN" case_discovery
 check "discovery --json" case_discovery_json
-check "login prints one nbd URI, skips the controller LUN, socket is 0600" case_login
+check "login prints one nbd URI, skips the controller LUN, socket is 0600; nbdinfo and qemu-img read it" case_login
 check "64 MiB random pattern through nbdcopy round trip" case_nbdcopy_roundtrip
 check "fio verify=crc32c, 4k-1M, QD 1/8/32" case_fio_verify
 check "a target with 3 disk LUNs gives 3 exports" case_multi_lun
