@@ -3,9 +3,9 @@
 #include <sys/stat.h>
 
 #include <cstring>
-#include <random>
 #include <thread>
 
+#include "daemon/isid.hpp"
 #include "daemon/secret_file.hpp"
 #include "daemon/transport.hpp"
 #include "initiator/lun/lun_probe.hpp"
@@ -20,23 +20,6 @@ constexpr std::uint32_t kUblkMaxIoBytes = 512 * 1024;
 constexpr auto kDeviceNodeWait = std::chrono::seconds(5);
 constexpr auto kDrainPoll = std::chrono::milliseconds(10);
 constexpr int kDrainPolls = 3000;  // 30 s for in-flight I/O to finish at logout
-
-pdu::Isid random_isid() {
-    // RFC 7143 §11.12.5: type 10b "random" ISID; B and C random, D a random qualifier.
-    std::random_device rd;
-    std::uint32_t a = rd(), b = rd();
-    return {0x80, std::uint8_t(a), std::uint8_t(a >> 8), std::uint8_t(a >> 16), std::uint8_t(b), std::uint8_t(b >> 8)};
-}
-
-std::string hex(const pdu::Isid& isid) {
-    std::string s;
-    char b[4];
-    for (auto v : isid) {
-        std::snprintf(b, sizeof b, "%02x", v);
-        s += b;
-    }
-    return s;
-}
 
 // Flushes one backend's volatile cache at detach.
 class FlushWaiter final : public BlockCompletion {
@@ -400,7 +383,7 @@ control::SessionInfo Attachment::info() const {
     }
     const auto& p = session_->params();
     s.tsih = p.tsih;
-    s.isid = hex(session_->config().login.isid);
+    s.isid = isid_hex(session_->config().login.isid);
     auto yn = [](bool b) { return std::string(b ? "Yes" : "No"); };
     s.negotiated = {
         {"HeaderDigest", p.header_digest ? "CRC32C" : "None"},

@@ -1,7 +1,6 @@
 #include "daemon/discovery.hpp"
 
-#include <random>
-
+#include "daemon/isid.hpp"
 #include "daemon/loop_thread.hpp"
 #include "daemon/transport.hpp"
 #include "initiator/login/text.hpp"
@@ -22,9 +21,7 @@ Result<control::DiscoverReply> discover(Logger& log, const std::string& initiato
     cfg.max_tasks = 4;
     cfg.login.type = login::SessionType::Discovery;
     cfg.login.initiator_name = initiator_name;
-    std::random_device rd;
-    std::uint32_t r = rd();
-    cfg.login.isid = {0x80, std::uint8_t(r), std::uint8_t(r >> 8), std::uint8_t(r >> 16), 0, 1};
+    cfg.login.isid = random_isid();
     cfg.login.cmdsn = 1;
     cfg.login.offer.iser = transport == "iser";
     if (cfg.login.offer.iser) cfg.login.offer.max_recv_data_segment_length = 8192;
