@@ -38,7 +38,7 @@ protected:
 
 // Buffer description for a SCSI Command PDU.
 struct CommandPayload {
-    std::uint8_t* buffer = nullptr;  // inside memory from allocate_io_memory() (iSER needs that)
+    std::uint8_t* buffer = nullptr;  // inside memory given to add_io_memory() (iSER needs that)
     std::uint32_t length = 0;        // expected data transfer length
     bool read = false, write = false;
     std::uint32_t immediate_bytes = 0;  // write data sent with the command (from buffer[0])
@@ -69,8 +69,10 @@ public:
     virtual Status send_command(const pdu::Bhs& bhs, const CommandPayload& payload) = 0;
     // Login finished: switch to full feature phase sizing, digests.
     virtual Status enter_full_feature(const FeatureParams& params) = 0;
-    // Payload memory for tasks, registered with the hardware where that matters.
-    virtual Result<IoMemory> allocate_io_memory(std::size_t bytes) = 0;
+    // Make payload memory (from the session's IoMemoryPool) usable for commands: iSER registers
+    // it with its protection domain, now or when the device is known at connect. The memory
+    // belongs to the caller and outlives the datamover; close() drops any registration.
+    virtual Status add_io_memory(const IoMemory& memory) = 0;
     // Orderly close; no Events callbacks after it returns.
     virtual void close() = 0;
 };

@@ -19,6 +19,15 @@ Session::~Session() {
 void Session::start(Done done) {
     start_done_ = std::move(done);
     datamover_ = factory_(loop_, log_, *this);
+    for (const IoMemory& m : io_memory_.regions()) {
+        if (Status st = datamover_->add_io_memory(m); !st) {
+            state_ = State::Failed;
+            Error e = st.take_error();
+            return loop_.defer([this, e, alive = alive_] {
+                if (*alive) start_done_(e);
+            });
+        }
+    }
     state_ = State::Connecting;
     login_timer_ = loop_.add_timer(config_.connect_timeout + config_.login_timeout, [this] {
         login_timer_ = 0;
@@ -27,6 +36,13 @@ void Session::start(Done done) {
         on_disconnected(e);
     });
     datamover_->connect(config_.host, config_.port, config_.connect_timeout);
+}
+
+Result<IoMemory> Session::allocate_io_memory(std::size_t bytes) {
+    auto mem = io_memory_.allocate(bytes);
+    if (!mem) return mem;
+    if (datamover_) ISER_TRY(datamover_->add_io_memory(*mem));
+    return mem;
 }
 
 void Session::on_connected() {

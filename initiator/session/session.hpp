@@ -12,6 +12,7 @@
 #include "common/event_loop.hpp"
 #include "common/log.hpp"
 #include "initiator/datamover/datamover.hpp"
+#include "initiator/datamover/io_memory_pool.hpp"
 #include "initiator/login/login.hpp"
 #include "initiator/session/itt_table.hpp"
 #include "initiator/session/scsi_task.hpp"
@@ -60,7 +61,8 @@ public:
     const login::SessionParams& params() const { return params_; }
     const SessionConfig& config() const { return config_; }
     const char* transport_name() const { return datamover_ ? datamover_->transport_name() : "none"; }
-    Result<IoMemory> allocate_io_memory(std::size_t bytes) { return datamover_->allocate_io_memory(bytes); }
+    // Payload memory for tasks: lives as long as the session, usable by every connection it makes.
+    Result<IoMemory> allocate_io_memory(std::size_t bytes);
     std::uint32_t tasks_in_flight() const { return tasks_.in_use(); }
 
 private:
@@ -103,6 +105,7 @@ private:
     Logger& log_;
     SessionConfig config_;
     DatamoverFactory factory_;
+    datamover::IoMemoryPool io_memory_;  // declared before datamover_: outlives it
     std::unique_ptr<datamover::Datamover> datamover_;
     State state_ = State::Idle;
 

@@ -53,9 +53,6 @@ IserDatamover::IserDatamover(EventLoop& loop, Logger& log, Events& events, std::
 IserDatamover::~IserDatamover() {
     close();
     *alive_ = false;
-    // The payload memory outlives the connection (its MRs went with close()): frontends and LUN
-    // backends keep pointers into it until they are torn down.
-    for (auto& m : io_memory_) munmap(m.base, m.size);
 }
 
 Error IserDatamover::no_device_error(const std::string& step, int err) const {

@@ -51,26 +51,21 @@ bool IserDatamover::register_pool(SlotPool& pool, std::uint32_t count, std::size
     return true;
 }
 
-Result<IoMemory> IserDatamover::allocate_io_memory(std::size_t bytes) {
+Status IserDatamover::add_io_memory(const IoMemory& memory) {
     if (closed_) return make_error(ENOTCONN, "iSER datamover closed");
-    bytes = round_up(std::max<std::size_t>(bytes, 1), page_size());
-    void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED) return make_error(ENOMEM, "cannot allocate " + std::to_string(bytes) + " bytes of I/O memory");
-    Region region{static_cast<std::uint8_t*>(p), bytes, 0, 0, nullptr};
+    Region region{memory.base, memory.size, 0, 0, nullptr};
     if (pd_) {  // otherwise registered when the device is known (create_resources)
-        auto mr = register_memory(region.base, bytes, "I/O memory");
-        if (!mr) {
-            munmap(p, bytes);
-            return mr.take_error();
-        }
+        auto mr = register_memory(region.base, region.size, "I/O memory");
+        if (!mr) return mr.take_error();
         region.handle = *mr;
         region.lkey = (*mr)->lkey;
         region.rkey = (*mr)->rkey;
     }
-    io_regions_.add(region);
-    IoMemory mem{region.base, bytes};
-    io_memory_.push_back(mem);
-    return mem;
+    if (!io_regions_.add(region)) {
+        if (region.handle) ibv_dereg_mr(static_cast<ibv_mr*>(region.handle));
+        return make_error(EINVAL, "I/O memory overlaps a region already added");
+    }
+    return {};
 }
 
 Status IserDatamover::send_pdu(const pdu::Bhs& bhs, Bytes data) {

@@ -1,7 +1,7 @@
 // iSER (RFC 7145) over rdma_cm and libibverbs: every iSCSI PDU is an RDMA Send of
 // [28-byte iSER header][48-byte BHS][data]; SCSI data never passes through this code: the
 // target RDMA-Writes READ data into, and RDMA-Reads WRITE data from, the task buffers, which
-// live in memory registered once by allocate_io_memory().
+// live in memory registered once by add_io_memory().
 //
 // One event channel (rdma_cm) and one completion channel (send + receive CQ) on the session's
 // EventLoop. Sends use a fixed pool of registered buffers (iSER header + BHS + small control
@@ -57,7 +57,7 @@ public:
     Status send_pdu(const pdu::Bhs& bhs, Bytes data) override;
     Status send_command(const pdu::Bhs& bhs, const CommandPayload& payload) override;
     Status enter_full_feature(const FeatureParams& params) override;
-    Result<IoMemory> allocate_io_memory(std::size_t bytes) override;
+    Status add_io_memory(const IoMemory& memory) override;
     void close() override;
 
 private:
@@ -138,8 +138,7 @@ private:
     std::uint32_t max_recv_data_ = kLoginRecvData;
     std::uint32_t posted_sends_ = 0, posted_recvs_ = 0;
 
-    RegionTable io_regions_;  // allocate_io_memory() regions (registered when the PD exists)
-    std::vector<IoMemory> io_memory_;
+    RegionTable io_regions_;  // add_io_memory() regions (registered when the PD exists)
 };
 
 }  // namespace iser::datamover

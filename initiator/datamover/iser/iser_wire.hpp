@@ -33,7 +33,7 @@ Result<ReceivedPdu> parse_receive(Bytes message, std::uint32_t max_data_segment)
 pdu::IserHeader command_iser_header(const CommandPayload& payload, const Region& region);
 
 // Finds the registered region of a command's buffer. Fails (EINVAL) when the buffer is not
-// inside memory from allocate_io_memory(); a command without data needs no region (nullptr).
+// inside memory given to add_io_memory(); a command without data needs no region (nullptr).
 Result<const Region*> command_region(const CommandPayload& payload, const RegionTable& regions);
 
 // Writes [iSER header][BHS][data] into a send buffer; returns the bytes written.

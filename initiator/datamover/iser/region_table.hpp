@@ -1,5 +1,5 @@
 // Registered memory regions by address range: which memory key covers a task buffer.
-// Regions are registered once (allocate_io_memory) and looked up per command, so lookup is a
+// Regions are registered once (add_io_memory) and looked up per command, so lookup is a
 // binary search over a small sorted vector; no allocation on lookup.
 #pragma once
 #include <cstddef>

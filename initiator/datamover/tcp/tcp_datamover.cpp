@@ -27,9 +27,6 @@ TcpDatamover::TcpDatamover(EventLoop& loop, Logger& log, Events& events)
 TcpDatamover::~TcpDatamover() {
     *alive_ = false;
     close();
-    // I/O memory lives as long as the datamover, not the connection: frontends and LUN backends
-    // keep pointers into it until they are torn down, which may be after close().
-    for (auto& m : io_memory_) munmap(m.base, m.size);
 }
 
 // Failures found inside connect() are reported from the loop, never from inside the call;
@@ -120,13 +117,8 @@ Status TcpDatamover::enter_full_feature(const FeatureParams& params) {
     return {};
 }
 
-Result<IoMemory> TcpDatamover::allocate_io_memory(std::size_t bytes) {
-    // Page-aligned so the same memory could serve O_DIRECT-style frontends (ublk).
-    void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED) return make_error(ENOMEM, "cannot allocate " + std::to_string(bytes) + " bytes of I/O memory");
-    IoMemory mem{static_cast<std::uint8_t*>(p), bytes};
-    io_memory_.push_back(mem);
-    return mem;
+Status TcpDatamover::add_io_memory(const IoMemory&) {
+    return {};  // the socket reads and writes any memory: nothing to register
 }
 
 void TcpDatamover::flush_send_queue() {

@@ -24,7 +24,7 @@ public:
     Status send_pdu(const pdu::Bhs& bhs, Bytes data) override;
     Status send_command(const pdu::Bhs& bhs, const CommandPayload& payload) override;
     Status enter_full_feature(const FeatureParams& params) override;
-    Result<IoMemory> allocate_io_memory(std::size_t bytes) override;
+    Status add_io_memory(const IoMemory& memory) override;
     void close() override;
 
 private:
@@ -71,7 +71,6 @@ private:
     MutableBytes data_dst_;         // where the data segment goes
     std::vector<std::uint8_t> data_buf_;  // data segments that are not placed (text, sense...)
     std::vector<std::uint8_t> rx_;  // socket read buffer
-    std::vector<IoMemory> io_memory_;  // munmapped in close()
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // guards deferred failures
 };
 

@@ -127,10 +127,9 @@ void FakeTarget::disconnect() {
     });
 }
 
-Result<IoMemory> FakeTarget::allocate_io_memory(std::size_t bytes) {
+Status FakeTarget::add_io_memory(const IoMemory&) {
     ++io_allocations;
-    memory_.push_back(std::make_unique<std::uint8_t[]>(bytes));
-    return IoMemory{memory_.back().get(), bytes};
+    return {};
 }
 
 Status FakeTarget::enter_full_feature(const datamover::FeatureParams& params) {

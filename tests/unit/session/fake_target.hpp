@@ -135,7 +135,7 @@ public:
     iser::Status send_command(const iser::pdu::Bhs& bhs, const iser::datamover::CommandPayload& payload);
     iser::Status enter_full_feature(const iser::datamover::FeatureParams& params);
     std::uint32_t max_immediate_bytes() const { return feature_.max_send_data_segment; }
-    iser::Result<iser::IoMemory> allocate_io_memory(std::size_t bytes);
+    iser::Status add_io_memory(const iser::IoMemory& memory);
     void close();
 
 private:
@@ -190,7 +190,6 @@ private:
     std::uint32_t next_ttt_ = 0x100;
     std::map<std::uint32_t, Pending> pending_;
     std::deque<std::uint32_t> held_;
-    std::vector<std::unique_ptr<std::uint8_t[]>> memory_;
 };
 
 class FakeDatamover final : public iser::datamover::Datamover {
@@ -208,9 +207,7 @@ public:
     iser::Status enter_full_feature(const iser::datamover::FeatureParams& params) override {
         return target_.enter_full_feature(params);
     }
-    iser::Result<iser::IoMemory> allocate_io_memory(std::size_t bytes) override {
-        return target_.allocate_io_memory(bytes);
-    }
+    iser::Status add_io_memory(const iser::IoMemory& memory) override { return target_.add_io_memory(memory); }
     void close() override { target_.close(); }
 
 private:
