@@ -8,6 +8,7 @@
 #include "cli/daemon_starter.hpp"
 #include "cli/secret_file.hpp"
 #include "cli/verbs.hpp"
+#include "common/duration.hpp"
 #include "control/names.hpp"
 #include "control/portal.hpp"
 
@@ -80,6 +81,43 @@ std::optional<int> build_request(const po::variables_map& vm, control::LoginRequ
         if (!path) return fail(kExitFailure, path.error());
         request.mutual_secret_file = *path;
     }
+
+    if (vm.count("alt-portal")) {
+        for (const auto& text : vm["alt-portal"].as<std::vector<std::string>>()) {
+            auto alt = control::parse_portal(text);
+            if (!alt) return fail(kExitUsage, "--alt-portal: " + alt.error().message);
+            request.alternate_portals.push_back(control::format_portal(*alt));
+        }
+    }
+    auto count = [&vm](const char* key, std::uint32_t low, std::uint32_t high,
+                       std::optional<std::uint32_t>& out) -> std::optional<int> {
+        if (!vm.count(key)) return std::nullopt;
+        auto n = parse_u32(vm[key].as<std::string>());
+        if (!n || *n < low || *n > high)
+            return fail(kExitUsage, std::string("--") + key + " must be a number from " + std::to_string(low) + " to " +
+                                        std::to_string(high) + ", not '" + vm[key].as<std::string>() + "'");
+        out = *n;
+        return std::nullopt;
+    };
+    if (auto bad = count("queues", 1, 16, request.queues)) return bad;
+    if (auto bad = count("depth", 1, 1024, request.depth)) return bad;
+    if ((request.queues || request.depth) && request.frontend != "ublk")
+        return fail(kExitUsage, "--queues and --depth apply to --frontend ublk");
+    auto duration = [&vm](const char* key, std::optional<std::uint32_t>& out) -> std::optional<int> {
+        if (!vm.count(key)) return std::nullopt;
+        auto d = parse_duration(vm[key].as<std::string>());
+        if (!d) return fail(kExitUsage, std::string("--") + key + ": " + d.error().message);
+        out = std::uint32_t(d->count());
+        return std::nullopt;
+    };
+    if (auto bad = duration("login-timeout", request.login_timeout_ms)) return bad;
+    if (auto bad = duration("nop-interval", request.nop_interval_ms)) return bad;
+    if (auto bad = duration("nop-timeout", request.nop_timeout_ms)) return bad;
+    if (auto bad = duration("command-timeout", request.command_timeout_ms)) return bad;
+    if (auto bad = duration("replacement-timeout", request.replacement_timeout_ms)) return bad;
+    if (request.login_timeout_ms && *request.login_timeout_ms == 0) return fail(kExitUsage, "--login-timeout must not be 0");
+    if (request.nop_timeout_ms && *request.nop_timeout_ms == 0 && !(request.nop_interval_ms && *request.nop_interval_ms == 0))
+        return fail(kExitUsage, "--nop-timeout 0 needs --nop-interval 0 (no keepalive)");
     return std::nullopt;
 }
 
@@ -101,7 +139,18 @@ int run_login(const VerbArgs& args, GlobalOptions global) {
         ("chap-user", po::value<std::string>()->value_name("USER"), "CHAP user name the initiator logs in as")
         ("chap-secret-file", po::value<std::string>()->value_name("FILE"), "file holding the CHAP secret (mode 0600)")
         ("mutual-user", po::value<std::string>()->value_name("USER"), "user name the target must answer mutual CHAP with")
-        ("mutual-secret-file", po::value<std::string>()->value_name("FILE"), "file holding the mutual CHAP secret (mode 0600)");
+        ("mutual-secret-file", po::value<std::string>()->value_name("FILE"), "file holding the mutual CHAP secret (mode 0600)")
+        ("alt-portal", po::value<std::vector<std::string>>()->value_name("PORTAL"),
+         "another portal of the same target, tried in order when the current one fails (repeatable)")
+        ("queues", po::value<std::string>()->value_name("N"), "ublk: hardware queues, each with its own session (default min(CPUs, 4))")
+        ("depth", po::value<std::string>()->value_name("N"), "ublk: requests in flight per queue (default 128)")
+        ("login-timeout", po::value<std::string>()->value_name("TIME"), "give up a login after TIME (default 15s)")
+        ("nop-interval", po::value<std::string>()->value_name("TIME"), "send a NOP-Out keepalive after TIME idle (default 5s, 0 = off)")
+        ("nop-timeout", po::value<std::string>()->value_name("TIME"), "drop and reconnect when a NOP-In is TIME late (default 5s)")
+        ("command-timeout", po::value<std::string>()->value_name("TIME"),
+         "abort, then reset the LUN, then reconnect when a command takes longer (default 30s, 0 = never)")
+        ("replacement-timeout", po::value<std::string>()->value_name("TIME"),
+         "while reconnecting, hold I/O this long before failing it with EIO (default 120s)");
     po::variables_map vm;
     if (auto done = parse_verb(spec, args, options, {}, vm, global)) return *done;
 

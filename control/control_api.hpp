@@ -37,6 +37,13 @@ struct LoginRequest {
     std::optional<std::uint32_t> nbd_group; // nbd-server: gid allowed on the socket
     std::string chap_user, chap_secret_file;      // secrets travel as file paths, never values
     std::string mutual_user, mutual_secret_file;
+    std::vector<std::string> alternate_portals;    // failover: tried in order after `portal`
+    std::optional<std::uint32_t> queues;          // ublk queues (default min(CPUs, 4)), 1..16
+    std::optional<std::uint32_t> depth;           // requests per queue (default 128), 1..1024
+    // Per-target timers in milliseconds; unset means iserd's default (see iserd(8)), 0 disables
+    // where that makes sense (keepalive, command timeout).
+    std::optional<std::uint32_t> login_timeout_ms, nop_interval_ms, nop_timeout_ms;
+    std::optional<std::uint32_t> command_timeout_ms, replacement_timeout_ms;
 };
 struct AttachedLun {
     std::uint32_t lun = 0;

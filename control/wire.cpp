@@ -146,6 +146,17 @@ Json to_json(const LoginRequest& r) {
     if (!r.chap_secret_file.empty()) j["chap_secret_file"] = r.chap_secret_file;
     if (!r.mutual_user.empty()) j["mutual_user"] = r.mutual_user;
     if (!r.mutual_secret_file.empty()) j["mutual_secret_file"] = r.mutual_secret_file;
+    if (!r.alternate_portals.empty()) j["alternate_portals"] = r.alternate_portals;
+    auto put = [&j](const char* key, const std::optional<std::uint32_t>& v) {
+        if (v) j[key] = *v;
+    };
+    put("queues", r.queues);
+    put("depth", r.depth);
+    put("login_timeout_ms", r.login_timeout_ms);
+    put("nop_interval_ms", r.nop_interval_ms);
+    put("nop_timeout_ms", r.nop_timeout_ms);
+    put("command_timeout_ms", r.command_timeout_ms);
+    put("replacement_timeout_ms", r.replacement_timeout_ms);
     return j;
 }
 
@@ -183,8 +194,29 @@ Result<Request> read_login(ObjectReader& in) {
     ISER_TRY(in.string("chap_secret_file", r.chap_secret_file));
     ISER_TRY(in.string("mutual_user", r.mutual_user));
     ISER_TRY(in.string("mutual_secret_file", r.mutual_secret_file));
+    auto alternates = in.array("alternate_portals");
+    if (!alternates) return alternates.take_error();
+    if (*alternates) {
+        for (const auto& p : **alternates) {
+            if (!p.is_string()) return invalid("login: 'alternate_portals' must hold strings");
+            ISER_TRY(check_portal(p.get<std::string>()));
+            r.alternate_portals.push_back(p.get<std::string>());
+        }
+    }
+    ISER_TRY(in.optional_number("queues", r.queues));
+    ISER_TRY(in.optional_number("depth", r.depth));
+    ISER_TRY(in.optional_number("login_timeout_ms", r.login_timeout_ms));
+    ISER_TRY(in.optional_number("nop_interval_ms", r.nop_interval_ms));
+    ISER_TRY(in.optional_number("nop_timeout_ms", r.nop_timeout_ms));
+    ISER_TRY(in.optional_number("command_timeout_ms", r.command_timeout_ms));
+    ISER_TRY(in.optional_number("replacement_timeout_ms", r.replacement_timeout_ms));
     ISER_TRY(in.finish(true));
     ISER_TRY(check_portal(r.portal));
+    if (r.queues && (*r.queues < 1 || *r.queues > 16)) return invalid("login: 'queues' must be 1 to 16");
+    if (r.depth && (*r.depth < 1 || *r.depth > 1024)) return invalid("login: 'depth' must be 1 to 1024");
+    if (r.login_timeout_ms && *r.login_timeout_ms == 0) return invalid("login: 'login_timeout_ms' must not be 0");
+    if (r.nop_interval_ms && *r.nop_interval_ms && r.nop_timeout_ms && *r.nop_timeout_ms == 0)
+        return invalid("login: a keepalive needs a non-zero 'nop_timeout_ms'");
     ISER_TRY(validate_iscsi_name(r.target));
     ISER_TRY(check_one_of(r.transport, "transport", {"iser", "tcp"}));
     ISER_TRY(check_one_of(r.frontend, "frontend", {"ublk", "nbd", "nbd-server"}));

@@ -47,6 +47,14 @@ LoginRequest full_login() {
     r.chap_secret_file = "/etc/iser/alice.secret";
     r.mutual_user = "target";
     r.mutual_secret_file = "/etc/iser/target.secret";
+    r.alternate_portals = {"192.0.2.11:3260", "[2001:db8::2]:3260"};
+    r.queues = 4;
+    r.depth = 64;
+    r.login_timeout_ms = 15000;
+    r.nop_interval_ms = 0;
+    r.nop_timeout_ms = 5000;
+    r.command_timeout_ms = 30000;
+    r.replacement_timeout_ms = 120000;
     return r;
 }
 
@@ -86,6 +94,14 @@ TEST_CASE("wire: every request round-trips") {
     CHECK(l.chap_secret_file == want.chap_secret_file);
     CHECK(l.mutual_user == want.mutual_user);
     CHECK(l.mutual_secret_file == want.mutual_secret_file);
+    CHECK(l.alternate_portals == want.alternate_portals);
+    CHECK(l.queues == want.queues);
+    CHECK(l.depth == want.depth);
+    CHECK(l.login_timeout_ms == want.login_timeout_ms);
+    CHECK(l.nop_interval_ms == std::optional<std::uint32_t>(0));
+    CHECK(l.nop_timeout_ms == want.nop_timeout_ms);
+    CHECK(l.command_timeout_ms == want.command_timeout_ms);
+    CHECK(l.replacement_timeout_ms == want.replacement_timeout_ms);
 
     LoginRequest minimal;
     minimal.portal = "host";
@@ -93,6 +109,9 @@ TEST_CASE("wire: every request round-trips") {
     auto m = std::get<LoginRequest>(round_trip(minimal));
     CHECK_FALSE(m.lun.has_value());
     CHECK_FALSE(m.nbd_group.has_value());
+    CHECK(m.alternate_portals.empty());
+    CHECK_FALSE(m.queues.has_value());
+    CHECK_FALSE(m.replacement_timeout_ms.has_value());
     CHECK(m.frontend == "ublk");
     CHECK(m.transport == "iser");
 
@@ -215,6 +234,11 @@ TEST_CASE("wire: malformed requests are refused") {
           std::string::npos);
     CHECK(request_error("{\"op\":\"login\",\"portal\":\"h\",\"target\":\"disk1\"}").find("invalid iSCSI name") !=
           std::string::npos);
+    CHECK(request_error(login + ",\"queues\":0}").find("'queues' must be 1 to 16") != std::string::npos);
+    CHECK(request_error(login + ",\"depth\":4096}").find("'depth' must be 1 to 1024") != std::string::npos);
+    CHECK(request_error(login + ",\"alternate_portals\":\"h2\"}").find("must be an array") != std::string::npos);
+    CHECK(request_error(login + ",\"alternate_portals\":[\"::1\"]}").find("brackets") != std::string::npos);
+    CHECK(request_error(login + ",\"login_timeout_ms\":0}").find("must not be 0") != std::string::npos);
     CHECK(request_error("{\"op\":\"logout\"}").find("exactly one") != std::string::npos);
     CHECK(request_error("{\"op\":\"logout\",\"all\":true,\"device\":\"/dev/x\"}").find("exactly one") !=
           std::string::npos);
