@@ -2,6 +2,7 @@
 // frontend slot; no allocation per I/O) and keeps it alive until TaskOwner::task_done().
 #pragma once
 #include <array>
+#include <chrono>
 #include <cstdint>
 
 #include "initiator/scsi/cdb.hpp"
@@ -44,6 +45,10 @@ struct ScsiTask {
     std::uint32_t cmdsn = 0;
     std::uint32_t data_out_sent = 0;  // unsolicited + solicited bytes handed to the datamover
     ScsiTask* next = nullptr;         // intrusive queue link while waiting for the CmdSN window
+    std::uint64_t seq = 0;            // submission order: reissues keep it
+    std::chrono::steady_clock::time_point issued_at{};
+    std::uint8_t retries = 0;         // reissues after ABORT TASK / LOGICAL UNIT RESET
+    bool aborting = false;            // an ABORT TASK or LUN reset covers it
 };
 
 }  // namespace iser::session

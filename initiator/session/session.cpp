@@ -1,24 +1,44 @@
 // Session lifecycle: connect, login, keepalive, logout, failure. The command path is in
-// session_io.cpp.
+// session_io.cpp, reconnection in session_recovery.cpp, task management in session_tmf.cpp.
 #include "initiator/session/session.hpp"
 
 #include <cstring>
 
 namespace iser::session {
 
+const char* recovery_event_name(RecoveryEvent event) {
+    switch (event) {
+        case RecoveryEvent::Reconnecting: return "reconnecting";
+        case RecoveryEvent::Reconnected: return "reconnected";
+        case RecoveryEvent::ReplacementTimeout: return "replacement timeout";
+    }
+    return "?";
+}
+
 Session::Session(EventLoop& loop, Logger& log, SessionConfig config, DatamoverFactory factory)
-    : loop_(loop), log_(log), config_(std::move(config)), factory_(std::move(factory)), tasks_(config_.max_tasks) {}
+    : loop_(loop), log_(log), config_(std::move(config)), factory_(std::move(factory)), tasks_(config_.max_tasks) {
+    portals_.push_back({config_.host, config_.port});
+    portals_.insert(portals_.end(), config_.portals.begin(), config_.portals.end());
+}
 
 Session::~Session() {
+    // Tasks still held or in flight are not completed: their owners are going away too. What
+    // must not happen is a timer or deferred call reaching this object afterwards.
     *alive_ = false;
-    for (auto id : {login_timer_, nop_timer_, logout_timer_})
-        if (id) loop_.cancel_timer(id);
+    cancel_timers();
     if (datamover_) datamover_->close();
+}
+
+void Session::cancel_timers() {
+    for (auto* id : {&login_timer_, &nop_timer_, &logout_timer_, &reconnect_timer_, &replacement_timer_,
+                     &target_logout_timer_, &sweep_timer_})
+        if (*id) loop_.cancel_timer(std::exchange(*id, 0));
 }
 
 void Session::start(Done done) {
     start_done_ = std::move(done);
     datamover_ = factory_(loop_, log_, *this);
+    ++connection_gen_;
     for (const IoMemory& m : io_memory_.regions()) {
         if (Status st = datamover_->add_io_memory(m); !st) {
             state_ = State::Failed;
@@ -31,9 +51,7 @@ void Session::start(Done done) {
     state_ = State::Connecting;
     login_timer_ = loop_.add_timer(config_.connect_timeout + config_.login_timeout, [this] {
         login_timer_ = 0;
-        Error e = make_error(ETIMEDOUT, "login to " + config_.host + " timed out");
-        datamover_->close();
-        on_disconnected(e);
+        drop_connection(make_error(ETIMEDOUT, "login to " + config_.host + " timed out"));
     });
     datamover_->connect(config_.host, config_.port, config_.connect_timeout);
 }
@@ -46,18 +64,16 @@ Result<IoMemory> Session::allocate_io_memory(std::size_t bytes) {
 }
 
 void Session::on_connected() {
-    state_ = State::LoggingIn;
+    if (state_ != State::Reconnecting) state_ = State::LoggingIn;
     login::LoginConfig lc = config_.login;
     lc.itt = next_control_itt();
+    // Every login (first or replacement) starts a new session: same ISID, TSIH 0. The target
+    // then closes any older session with that ISID (session reinstatement, RFC 7143 §6.3.5).
+    lc.tsih = 0;
     cmdsn_ = lc.cmdsn;
     login_ = std::make_unique<login::LoginMachine>(std::move(lc));
     auto first = login_->start();
-    if (!first) {
-        Error e = first.take_error();
-        datamover_->close();
-        on_disconnected(e);
-        return;
-    }
+    if (!first) return drop_connection(first.take_error());
     send_login_pdu(std::move(*first));
 }
 
@@ -72,12 +88,7 @@ void Session::on_login_response(const pdu::Bhs& bhs, Bytes data) {
     auto resp = pdu::decode_login_response(bhs);
     if (!resp) return protocol_error(resp.error().message);
     auto step = login_->feed(*resp, data);
-    if (!step) {
-        Error e = step.take_error();
-        datamover_->close();
-        on_disconnected(e);
-        return;
-    }
+    if (!step) return drop_connection(step.take_error());
     if (step->next) return send_login_pdu(std::move(*step->next));
     if (step->done) enter_full_feature(*step->done);
 }
@@ -92,11 +103,7 @@ void Session::enter_full_feature(const login::SessionParams& params) {
     fp.max_send_data_segment = iser ? params.target_recv_data_segment_length : params.max_xmit_data_segment_length;
     fp.queue_depth = config_.max_tasks;
     auto st = datamover_->enter_full_feature(fp);
-    if (!st) {
-        datamover_->close();
-        on_disconnected(st.error());
-        return;
-    }
+    if (!st) return drop_connection(st.error());
     expstatsn_ = params.statsn + 1;
     expcmdsn_ = params.expcmdsn;
     maxcmdsn_ = params.maxcmdsn;
@@ -104,6 +111,8 @@ void Session::enter_full_feature(const login::SessionParams& params) {
     login_.reset();
     state_ = State::FullFeature;
     arm_keepalive();
+    arm_sweep();
+    if (reconnecting_login_) return reconnected();
     if (start_done_) std::exchange(start_done_, nullptr)(Status{});
 }
 
@@ -125,14 +134,27 @@ void Session::send_ping() {
     (void)datamover_->send_pdu(pdu::encode(nop), {});
     nop_timer_ = loop_.add_timer(config_.nop_timeout, [this] {
         nop_timer_ = 0;
-        Error e = make_error(ETIMEDOUT, "target did not answer NOP-Out within " +
-                                            std::to_string(config_.nop_timeout.count()) + " ms");
-        datamover_->close();
-        on_disconnected(e);
+        drop_connection(make_error(ETIMEDOUT, "target did not answer NOP-Out within " +
+                                                  std::to_string(config_.nop_timeout.count()) + " ms"));
     });
 }
 
 void Session::logout(Done done) {
+    if (state_ == State::Reconnecting) {
+        // Nothing to log out of: give up on the held I/O now instead of waiting for a session.
+        end_reconnecting(make_error(EIO, "session with " + config_.host + " logged out while reconnecting"));
+        loop_.defer([done = std::move(done), alive = alive_] {
+            if (*alive) done(Status{});
+        });
+        return;
+    }
+    if (state_ == State::LoggingOut && target_logout_) {
+        // Already logging out for the target: finish that logout for the caller instead.
+        logout_done_ = std::move(done);
+        target_logout_ = false;
+        maybe_send_logout();
+        return;
+    }
     if (state_ != State::FullFeature) {
         loop_.defer([done = std::move(done), alive = alive_] {
             if (*alive) done(Status{});
@@ -149,9 +171,19 @@ void Session::logout(Done done) {
 }
 
 void Session::maybe_send_logout() {
-    if (state_ != State::LoggingOut || logout_sent_ || tasks_.in_use() != 0 || waiting_head_ || text_done_) return;
+    if (state_ != State::LoggingOut || logout_sent_ || (tasks_.in_use() != 0 && !force_logout_) || text_done_) return;
+    // A logout the caller asked for waits for queued commands too; one the target asked for
+    // holds them for the replacement session.
+    if (waiting_head_ && !target_logout_) return;
     logout_sent_ = true;
-    if (nop_timer_) loop_.cancel_timer(std::exchange(nop_timer_, 0));
+    for (auto* id : {&nop_timer_, &target_logout_timer_, &sweep_timer_})
+        if (*id) loop_.cancel_timer(std::exchange(*id, 0));
+    if (!logout_timer_) {
+        logout_timer_ = loop_.add_timer(config_.logout_timeout, [this] {
+            logout_timer_ = 0;
+            finish_logout(make_error(ETIMEDOUT, "logout timed out; connection closed"));
+        });
+    }
     pdu::LogoutRequest req;
     req.immediate = true;
     req.reason = 0;  // close the session
@@ -174,10 +206,17 @@ void Session::on_logout_response(const pdu::Bhs& bhs) {
 }
 
 void Session::finish_logout(Status status) {
-    if (state_ == State::Closed) return;
-    state_ = State::Closed;
-    for (auto* id : {&logout_timer_, &nop_timer_})
+    if (state_ != State::LoggingOut) return;
+    for (auto* id : {&logout_timer_, &nop_timer_, &target_logout_timer_})
         if (*id) loop_.cancel_timer(std::exchange(*id, 0));
+    if (target_logout_ && !logout_done_ && recovery_enabled()) {
+        // The target wanted this session gone; the I/O still belongs to a session: log in again.
+        return connection_lost(make_error(ECONNRESET, "target " + config_.host + " requested logout" +
+                                                          (status ? "" : ": " + status.error().message)),
+                               std::chrono::milliseconds(0));
+    }
+    state_ = State::Closed;
+    cancel_timers();
     datamover_->close();
     // A logout that timed out can leave commands the target never answered (in flight or
     // still queued for the window): their owners must hear of them exactly once.
@@ -193,21 +232,30 @@ void Session::finish_logout(Status status) {
 
 void Session::protocol_error(std::string what) {
     Error e = make_error(EPROTO, "protocol error from target: " + what);
-    ISER_LOG_ERROR(log_, "%s:%u: %s", config_.host.c_str(), config_.port, e.message.c_str());
-    datamover_->close();
-    on_disconnected(e);
+    ISER_LOG_ERROR(log_, "%s:%u: %s", current_portal().host.c_str(), current_portal().port, e.message.c_str());
+    drop_connection(e);
+}
+
+void Session::drop_connection(const Error& why) {
+    if (datamover_) datamover_->close();
+    on_disconnected(why);
 }
 
 void Session::on_disconnected(const Error& why) {
     // Deferred: the datamover may report a failure from inside submit()/send, and task owners
-    // must never be called back from inside submit().
-    loop_.defer([this, why, alive = alive_] {
-        if (!*alive) return;
+    // must never be called back from inside submit(). Only the first report about a connection
+    // counts (the session may both close it and hear from it).
+    loop_.defer([this, why, gen = connection_gen_, alive = alive_] {
+        if (!*alive || gen != connection_gen_) return;
+        ++connection_gen_;
         if (state_ == State::Closed || state_ == State::Failed) return;
+        if (state_ == State::Reconnecting) return reconnect_failed(why);
+        if (recovery_enabled() && (state_ == State::FullFeature || (state_ == State::LoggingOut && !logout_done_)))
+            return connection_lost(why, std::chrono::milliseconds(0));
         State was = state_;
         state_ = State::Failed;
-        for (auto* id : {&login_timer_, &nop_timer_, &logout_timer_})
-            if (*id) loop_.cancel_timer(std::exchange(*id, 0));
+        cancel_timers();
+        login_.reset();
         Error err = why;
         if (was == State::Connecting)
             err.message = "cannot connect to " + config_.host + ":" + std::to_string(config_.port) + ": " + why.message;
@@ -229,13 +277,16 @@ void Session::fail_everything(const Error& why) {
     for (auto* t : victims) {
         tasks_.remove(t->itt);
         t->error = why.code ? why.code : EIO;
+        if (t->error == EIO) ++stats_.tasks_failed_eio;
         complete(*t);
     }
     while (waiting_head_) {
         ScsiTask* t = waiting_head_;
         waiting_head_ = t->next;
+        if (!waiting_head_) waiting_tail_ = nullptr;
         t->next = nullptr;
         t->error = why.code ? why.code : EIO;
+        if (t->error == EIO) ++stats_.tasks_failed_eio;
         complete(*t);
     }
     waiting_tail_ = nullptr;

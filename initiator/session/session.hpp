@@ -1,6 +1,16 @@
-// An iSCSI session with one connection (RFC 7143): login, the full feature phase, logout.
-// It owns the CmdSN window, the ITT table and the task lifecycle, and talks to the target
-// through a Datamover (TCP or iSER). Everything runs on one EventLoop thread: no locks.
+// An iSCSI session with one connection (RFC 7143): login, the full feature phase, logout, and
+// recovery. It owns the CmdSN window, the ITT table and the task lifecycle, and talks to the
+// target through a Datamover (TCP or iSER). Everything runs on one EventLoop thread: no locks.
+//
+// Recovery (replacement_timeout > 0): a command older than command_timeout is aborted with
+// ABORT TASK and reissued; a failed abort escalates to LOGICAL UNIT RESET, a failed reset to
+// dropping the connection. A lost connection (after the first login) does not fail tasks: the
+// session reconnects with backoff, rotating through the portals, logs in again with the same
+// ISID and TSIH 0 (session reinstatement, RFC 7143 §6.3.5) and reissues every outstanding task
+// in its original submission order, then the ones queued meanwhile. Only when no new session
+// exists after replacement_timeout are held and new tasks failed with EIO (reconnecting goes on
+// in the background; new I/O works again once it succeeds). session_recovery.cpp and
+// session_tmf.cpp hold that machinery.
 #pragma once
 #include <array>
 #include <chrono>
@@ -19,24 +29,60 @@
 
 namespace iser::session {
 
+struct Portal {
+    std::string host;
+    std::uint16_t port = 3260;
+};
+
 struct SessionConfig {
     std::string host;
     std::uint16_t port = 3260;
+    // Further portals of the same target: reconnects rotate through host:port, then these.
+    std::vector<Portal> portals;
     login::LoginConfig login;
     std::chrono::milliseconds connect_timeout{5000};
     std::chrono::milliseconds login_timeout{15000};
     std::chrono::milliseconds logout_timeout{5000};
     std::chrono::milliseconds nop_interval{5000};  // 0 disables the keepalive
-    std::chrono::milliseconds nop_timeout{5000};
+    std::chrono::milliseconds nop_timeout{5000};   // an unanswered ping drops the connection
+    // A command older than this is aborted (ABORT TASK) and reissued; 0 disables.
+    std::chrono::milliseconds command_timeout{30000};
+    // How long an ABORT TASK or LOGICAL UNIT RESET may take before escalating.
+    std::chrono::milliseconds abort_timeout{10000};
+    // How long I/O is held while reconnecting before it fails with EIO. 0 disables recovery:
+    // a lost connection fails every task at once and calls on_failure().
+    std::chrono::milliseconds replacement_timeout{120000};
+    // Reconnect backoff: first delay, doubled per failed attempt up to the maximum; never
+    // shorter than the negotiated DefaultTime2Wait.
+    std::chrono::milliseconds reconnect_delay_first{1000};
+    std::chrono::milliseconds reconnect_delay_max{30000};
     std::uint32_t max_tasks = 128;                  // ITT table size: commands in flight
 };
+
+// Counters for the daemon; read on the loop thread.
+struct SessionStats {
+    std::uint64_t reconnects = 0;        // replacement sessions logged in
+    std::uint64_t reconnect_attempts = 0;
+    std::uint64_t command_timeouts = 0;  // commands older than command_timeout
+    std::uint64_t aborts = 0;            // ABORT TASK requests sent
+    std::uint64_t lun_resets = 0;        // LOGICAL UNIT RESET requests sent
+    std::uint64_t retries = 0;           // commands reissued after an abort or a LUN reset
+    std::uint64_t tasks_failed_eio = 0;  // tasks the session gave up on (EIO)
+};
+
+enum class RecoveryEvent {
+    Reconnecting,        // connection lost; I/O held (Error: why)
+    Reconnected,         // a replacement session is in the full feature phase (no Error)
+    ReplacementTimeout,  // no session within replacement_timeout; I/O fails with EIO (Error: last failure)
+};
+const char* recovery_event_name(RecoveryEvent event);
 
 using DatamoverFactory =
     std::function<std::unique_ptr<datamover::Datamover>(EventLoop&, Logger&, datamover::Events&)>;
 
 class Session final : private datamover::Events {
 public:
-    enum class State { Idle, Connecting, LoggingIn, FullFeature, LoggingOut, Closed, Failed };
+    enum class State { Idle, Connecting, LoggingIn, FullFeature, LoggingOut, Reconnecting, Closed, Failed };
     using Done = std::function<void(Status)>;
     using TextDone = std::function<void(Result<std::vector<std::uint8_t>>)>;
 
@@ -48,14 +94,21 @@ public:
     // Connect and log in; `done` runs once on the loop thread.
     void start(Done done);
     // Queue a SCSI command. Completion via task.owner->task_done() later on this thread.
+    // While reconnecting the task is held; after the replacement timeout it fails with EIO.
     void submit(ScsiTask& task);
     // A Text Request (e.g. SendTargets=All) in the full feature phase; joins continued responses.
     void text_request(std::string key, std::string value, TextDone done);
-    // Waits for in-flight commands, then logs out and closes the connection.
+    // Waits for in-flight commands, then logs out and closes the connection. While
+    // reconnecting it ends at once: held tasks fail with EIO, then `done` runs.
     void logout(Done done);
-    // Called once if the session is lost after login (not after logout()), including a logout
-    // the target asked for with an Async Message.
+    // The session can no longer carry I/O. With recovery (replacement_timeout > 0): called on
+    // each replacement timeout (held and new tasks now fail with EIO while reconnecting goes
+    // on). Without recovery: called once when the session is lost after login (not after
+    // logout()), including a logout the target asked for with an Async Message.
     void on_failure(std::function<void(const Error&)> handler) { failure_handler_ = std::move(handler); }
+    // Recovery progress: Reconnecting, Reconnected, ReplacementTimeout (see RecoveryEvent).
+    void on_recovery(std::function<void(RecoveryEvent, const Error*)> handler) { recovery_handler_ = std::move(handler); }
+    const SessionStats& stats() const { return stats_; }
 
     State state() const { return state_; }
     const login::SessionParams& params() const { return params_; }
@@ -100,6 +153,33 @@ private:
     void maybe_send_logout();
     void finish_logout(Status status);
     void fail_everything(const Error& why);
+    void reset_results(ScsiTask& task);
+    void drop_connection(const Error& why);  // close the datamover, then recover or fail
+
+    // Recovery (session_recovery.cpp).
+    bool recovery_enabled() const { return config_.replacement_timeout.count() > 0; }
+    void connection_lost(const Error& why, std::chrono::milliseconds min_wait);
+    void hold_outstanding();
+    void requeue(ScsiTask& task);
+    void schedule_reconnect(std::chrono::milliseconds min_wait);
+    void reconnect_attempt();
+    void reconnect_failed(const Error& why);
+    void reconnected();
+    void replacement_timeout();
+    void end_reconnecting(const Error& why);
+    void cancel_timers();
+    void on_target_logout_request(const pdu::AsyncMessage& msg);
+    const Portal& current_portal() const;
+    void recovery_event(RecoveryEvent event, const Error* why);
+
+    // Task management (session_tmf.cpp).
+    void arm_sweep();
+    void sweep();
+    void send_abort_task(ScsiTask& task);
+    void send_lun_reset(std::uint32_t lun);
+    void on_task_mgmt_response(const pdu::Bhs& bhs);
+    void reissue(ScsiTask& task);
+    void give_up(ScsiTask& task, const char* why);
 
     EventLoop& loop_;
     Logger& log_;
@@ -143,6 +223,32 @@ private:
     EventLoop::TimerId logout_timer_ = 0;
     bool logout_sent_ = false;
 
+    // Recovery.
+    std::vector<Portal> portals_;      // host:port, then config_.portals
+    std::size_t portal_index_ = 0;
+    std::uint64_t connection_gen_ = 0;  // bumps per datamover: stale disconnects are ignored
+    bool reconnecting_login_ = false;   // the login in progress replaces a lost session
+    bool io_failing_ = false;           // replacement timeout passed: tasks fail with EIO
+    bool target_logout_ = false;        // logging out because the target asked
+    bool force_logout_ = false;         // ... and its deadline passed: do not wait for commands
+    std::chrono::milliseconds backoff_{0};
+    std::chrono::milliseconds extra_wait_{0};  // Time2Wait from an Async Message
+    EventLoop::TimerId reconnect_timer_ = 0, replacement_timer_ = 0, target_logout_timer_ = 0;
+    std::uint64_t next_seq_ = 0;
+
+    // Task management.
+    struct Tmf {
+        std::uint32_t itt = 0;
+        std::uint8_t function = 0;  // 1 ABORT TASK, 5 LOGICAL UNIT RESET
+        std::uint32_t lun = 0;
+        std::uint32_t referenced_itt = pdu::kReservedTag;
+        std::chrono::steady_clock::time_point deadline;
+    };
+    std::vector<Tmf> tmfs_;
+    EventLoop::TimerId sweep_timer_ = 0;
+
+    SessionStats stats_;
+    std::function<void(RecoveryEvent, const Error*)> recovery_handler_;
     std::function<void(const Error&)> failure_handler_;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // guards deferred callbacks
 };

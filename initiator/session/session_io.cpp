@@ -7,18 +7,32 @@
 
 namespace iser::session {
 
-void Session::submit(ScsiTask& task) {
+void Session::reset_results(ScsiTask& task) {
     task.error = 0;
     task.status = 0;
     task.underflow = task.overflow = false;
     task.residual = task.transferred = task.data_out_sent = 0;
     task.sense_length = 0;
     task.next = nullptr;
-    if (state_ != State::FullFeature) {
+}
+
+void Session::submit(ScsiTask& task) {
+    reset_results(task);
+    task.seq = next_seq_++;
+    task.retries = 0;
+    task.aborting = false;
+    if (state_ == State::Reconnecting && io_failing_) {
+        ++stats_.tasks_failed_eio;
+        complete_later(task, EIO);
+        return;
+    }
+    // Held for the replacement session.
+    const bool hold = state_ == State::Reconnecting || (state_ == State::LoggingOut && target_logout_);
+    if (state_ != State::FullFeature && !hold) {
         complete_later(task, state_ == State::LoggingOut ? ESHUTDOWN : ENOTCONN);
         return;
     }
-    if (waiting_head_ || tasks_.full() || !window_open()) {
+    if (hold || waiting_head_ || tasks_.full() || !window_open()) {
         (waiting_tail_ ? waiting_tail_->next : waiting_head_) = &task;
         waiting_tail_ = &task;
         return;
@@ -39,7 +53,8 @@ void Session::complete(ScsiTask& task) { task.owner->task_done(task); }
 void Session::issue_waiting() {
     // Commands queued for the window before logout() was called were accepted: they still go
     // out (logout waits for them), but nothing is issued once the Logout Request is sent.
-    const bool can_issue = state_ == State::FullFeature || (state_ == State::LoggingOut && !logout_sent_);
+    const bool can_issue =
+        state_ == State::FullFeature || (state_ == State::LoggingOut && !logout_sent_ && !target_logout_);
     while (waiting_head_ && !tasks_.full() && window_open() && can_issue) {
         ScsiTask* t = waiting_head_;
         waiting_head_ = t->next;
@@ -52,6 +67,7 @@ void Session::issue_waiting() {
 void Session::issue(ScsiTask& task) {
     task.itt = tasks_.insert(&task);
     task.cmdsn = cmdsn_++;
+    task.issued_at = std::chrono::steady_clock::now();
 
     std::uint32_t immediate = 0, unsolicited = 0;
     if (task.write) {
@@ -113,7 +129,7 @@ void Session::update_statsn(std::uint32_t statsn) {
 }
 
 void Session::on_pdu(const pdu::Bhs& bhs, Bytes data) {
-    if (state_ == State::LoggingIn || state_ == State::Connecting) {
+    if (login_ || state_ == State::LoggingIn || state_ == State::Connecting) {
         if (bhs.opcode() != pdu::Opcode::LoginResponse)
             return protocol_error(std::string("unexpected ") + pdu::opcode_name(bhs.opcode()) + " during login");
         return on_login_response(bhs, data);
@@ -127,13 +143,7 @@ void Session::on_pdu(const pdu::Bhs& bhs, Bytes data) {
         case pdu::Opcode::LogoutResponse: on_logout_response(bhs); break;
         case pdu::Opcode::AsyncMessage: on_async_message(bhs, data); break;
         case pdu::Opcode::Reject: on_reject(bhs, data); break;
-        case pdu::Opcode::TaskMgmtResponse: {
-            auto r = pdu::decode_task_mgmt_response(bhs);
-            if (!r) return protocol_error(r.error().message);
-            update_statsn(r->statsn);
-            update_window(r->expcmdsn, r->maxcmdsn);
-            break;
-        }
+        case pdu::Opcode::TaskMgmtResponse: on_task_mgmt_response(bhs); break;
         default:
             return protocol_error(std::string("unexpected ") + pdu::opcode_name(bhs.opcode()) + " in full feature phase");
     }
@@ -289,7 +299,9 @@ void Session::on_async_message(const pdu::Bhs& bhs, Bytes) {
         case 0: ISER_LOG_INFO(log_, "%s: target reported a SCSI asynchronous event", config_.host.c_str()); break;
         case 1:
             ISER_LOG_WARN(log_, "%s: target requests logout within %u s", config_.host.c_str(), msg->param3);
-            if (state_ == State::FullFeature) {
+            if (recovery_enabled()) {
+                on_target_logout_request(*msg);
+            } else if (state_ == State::FullFeature) {
                 state_ = State::LoggingOut;
                 // Same bound as logout(): a target that never answers must not leave us hanging.
                 logout_timer_ = loop_.add_timer(config_.logout_timeout + config_.nop_timeout, [this] {
@@ -300,7 +312,15 @@ void Session::on_async_message(const pdu::Bhs& bhs, Bytes) {
             }
             break;
         case 2:
-        case 3: ISER_LOG_WARN(log_, "%s: target will drop the connection/session", config_.host.c_str()); break;
+        case 3:
+            ISER_LOG_WARN(log_, "%s: target will drop the %s (Time2Wait %u s)", config_.host.c_str(),
+                          msg->event == 2 ? "connection" : "session", msg->param2);
+            if (recovery_enabled() && state_ == State::FullFeature) {
+                if (datamover_) datamover_->close();
+                return connection_lost(make_error(ECONNRESET, "target dropped the connection (Async Message)"),
+                                       std::chrono::seconds(msg->param2));
+            }
+            break;
         case 4: ISER_LOG_WARN(log_, "%s: target requests parameter renegotiation (not supported)", config_.host.c_str()); break;
         default: ISER_LOG_INFO(log_, "%s: async event %u ignored", config_.host.c_str(), msg->event); break;
     }

@@ -54,7 +54,8 @@ struct LunRig {
     Completions done;
     std::uint8_t* mem = nullptr;
 
-    explicit LunRig(bool dpofua = true, TargetOptions o = {}) : rig(o) {
+    explicit LunRig(bool dpofua = true, TargetOptions o = {}, std::function<void(session::SessionConfig&)> tweak = {})
+        : rig(o, std::move(tweak)) {
         two_luns(rig.target, dpofua);
         REQUIRE(rig.login().ok());
         auto p = probe(rig, 1);
@@ -309,8 +310,8 @@ TEST_CASE("LunBackend: more requests than slots wait and all complete") {
     CHECK(lr.rig.target.max_outstanding <= 4);
 }
 
-TEST_CASE("LunBackend: a lost session fails the requests in flight with EIO once") {
-    LunRig lr;
+TEST_CASE("LunBackend: a lost session without recovery fails the requests in flight with EIO once") {
+    LunRig lr(true, {}, [](session::SessionConfig& c) { c.replacement_timeout = 0ms; });
     lr.rig.target.options.hold_commands = true;
     auto a = request(BlockOp::Read, 0, 4096, lr.mem);
     auto b = request(BlockOp::Read, 4096, 4096, lr.mem + 4096);

@@ -402,6 +402,7 @@ TEST_CASE("keepalive: answered pings keep the session, a missing answer drops it
     auto short_keepalive = [](session::SessionConfig& c) {
         c.nop_interval = 20ms;
         c.nop_timeout = 40ms;
+        c.replacement_timeout = 0ms;  // without recovery (see recovery_test.cpp for the rest)
     };
     SUBCASE("answered") {
         Rig rig({}, short_keepalive);
@@ -453,11 +454,11 @@ TEST_CASE("a Reject fails the rejected task only") {
     CHECK(rig.session->tasks_in_flight() == 0);
 }
 
-TEST_CASE("a disconnect fails every outstanding and queued task exactly once") {
+TEST_CASE("without recovery a disconnect fails every outstanding and queued task exactly once") {
     TargetOptions o;
     o.window = 2;
     o.hold_commands = true;
-    Rig rig(o);
+    Rig rig(o, [](session::SessionConfig& c) { c.replacement_timeout = 0ms; });
     REQUIRE(rig.login().ok());
     Recorder rec;
     std::uint8_t* buf = io_buffer(rig, 512 * 5);
@@ -489,10 +490,10 @@ TEST_CASE("a disconnect fails every outstanding and queued task exactly once") {
     CHECK(rig.failures == 1);
 }
 
-TEST_CASE("a SCSI Response for an unknown ITT is a protocol error that drops the session") {
+TEST_CASE("without recovery a SCSI Response for an unknown ITT is a protocol error that drops the session") {
     TargetOptions o;
     o.hold_commands = true;
-    Rig rig(o);
+    Rig rig(o, [](session::SessionConfig& c) { c.replacement_timeout = 0ms; });
     REQUIRE(rig.login().ok());
     Recorder rec;
     ScsiTask t;
@@ -606,8 +607,8 @@ TEST_CASE("a logout that times out with commands still in flight fails them") {
     CHECK(rig.failures == 0);
 }
 
-TEST_CASE("an Async Message asking for logout logs out and tells the owner the session ended") {
-    Rig rig;
+TEST_CASE("without recovery an Async Message asking for logout logs out and tells the owner the session ended") {
+    Rig rig({}, [](session::SessionConfig& c) { c.replacement_timeout = 0ms; });
     REQUIRE(rig.login().ok());
     rig.target.request_logout();
     REQUIRE(rig.run_until([&] { return rig.target.logout_requests.size() == 1; }));
