@@ -38,7 +38,9 @@ FakeDatamover::FakeDatamover(FakeTarget& target, EventLoop& loop, datamover::Eve
     target_.attach(loop, events);
 }
 FakeDatamover::~FakeDatamover() { target_.detach(); }
-void FakeDatamover::connect(const std::string&, std::uint16_t, std::chrono::milliseconds) { target_.connect(); }
+void FakeDatamover::connect(const std::string& host, std::uint16_t port, std::chrono::milliseconds) {
+    target_.connect(host, port);
+}
 
 // ---------------------------------------------------------------------------- plumbing
 
@@ -93,9 +95,14 @@ void FakeTarget::deliver_data_in(const pdu::Bhs& bhs, Bytes payload) {
     });
 }
 
-void FakeTarget::connect() {
-    later([this] {
-        if (options.connect_fails) {
+void FakeTarget::connect(const std::string& host, std::uint16_t port) {
+    const std::string portal = host + ":" + std::to_string(port);
+    connects.push_back(portal);
+    connect_times.push_back(std::chrono::steady_clock::now());
+    const bool refused = std::find(options.refuse_portals.begin(), options.refuse_portals.end(), portal) !=
+                         options.refuse_portals.end();
+    later([this, refused] {
+        if (options.connect_fails || refused) {
             auto* ev = events_;
             *live_ = false;
             events_ = nullptr;
@@ -135,6 +142,7 @@ Status FakeTarget::add_io_memory(const IoMemory&) {
 Status FakeTarget::enter_full_feature(const datamover::FeatureParams& params) {
     feature_ = params;
     full_feature_ = true;
+    ++logins;
     if (params.max_send_data_segment != options.max_recv_data_segment_length)
         violation("datamover told to send segments of " + std::to_string(params.max_send_data_segment) +
                   " but the target declared " + std::to_string(options.max_recv_data_segment_length));
@@ -222,6 +230,7 @@ Status FakeTarget::send_pdu(const pdu::Bhs& bhs, Bytes data) {
         case pdu::Opcode::DataOut: on_data_out(bhs, data); break;
         case pdu::Opcode::NopOut: on_nop_out(bhs, data); break;
         case pdu::Opcode::LogoutRequest: on_logout(bhs); break;
+        case pdu::Opcode::TaskMgmtRequest: on_task_mgmt(bhs); break;
         default: violation(std::string("unexpected ") + pdu::opcode_name(bhs.opcode()) + " through send_pdu"); break;
     }
     return {};
@@ -378,6 +387,7 @@ void FakeTarget::execute(std::uint32_t itt) {
         if (inj->opcode && *inj->opcode != p.cmd.cdb[0]) continue;
         Injection chosen = *inj;
         if (--inj->times <= 0) injections.erase(inj);
+        if (chosen.kind == Injection::Kind::Drop) return;  // stays pending, never answered
         if (chosen.kind == Injection::Kind::Reject) {
             pdu::Reject rej;
             rej.reason = 0x09;  // invalid PDU field
@@ -508,6 +518,60 @@ void FakeTarget::on_logout(const pdu::Bhs& bhs) {
     r.expcmdsn = expcmdsn_;
     r.maxcmdsn = maxcmdsn();
     deliver(pdu::encode(r), {});
+}
+
+void FakeTarget::on_task_mgmt(const pdu::Bhs& bhs) {
+    auto req = pdu::decode_task_mgmt_request(bhs);
+    if (!req) return violation("bad Task Management Request: " + req.error().message);
+    tmf_requests.push_back(*req);
+    if (!req->immediate) violation("Task Management Request without the I bit");
+    check_cmdsn(req->cmdsn, true, "Task Management Request");
+    check_expstatsn(req->expstatsn, "Task Management Request");
+    pdu::TaskMgmtResponse r;
+    r.itt = req->itt;
+    if (req->function == 1) {
+        if (!options.answer_abort) return;
+        auto it = pending_.find(req->referenced_itt);
+        if (it != pending_.end() && it->second.cmd.cmdsn != req->refcmdsn) violation("ABORT TASK RefCmdSN mismatch");
+        r.response = options.abort_response ? *options.abort_response : (it != pending_.end() ? 0 : 1);
+        if (r.response == 0 && it != pending_.end()) {
+            pending_.erase(it);
+            std::erase(held_, req->referenced_itt);
+            answered_base_++;
+        }
+    } else if (req->function == 5) {
+        if (!options.answer_lun_reset) return;
+        r.response = options.lun_reset_response;
+        if (r.response == 0) {
+            for (auto it = pending_.begin(); it != pending_.end();) {
+                if (pdu::decode_lun(it->second.cmd.lun) == pdu::decode_lun(req->lun)) {
+                    std::erase(held_, it->first);
+                    it = pending_.erase(it);
+                    answered_base_++;
+                } else {
+                    ++it;
+                }
+            }
+        }
+    } else {
+        r.response = 5;  // function rejected
+    }
+    r.statsn = next_statsn();
+    r.expcmdsn = expcmdsn_;
+    r.maxcmdsn = maxcmdsn();
+    deliver(pdu::encode(r), {});
+}
+
+void FakeTarget::async_event(std::uint8_t event, std::uint16_t param2, std::uint16_t param3) {
+    pdu::AsyncMessage m;
+    m.lun = 0;
+    m.event = event;
+    m.param2 = param2;
+    m.param3 = param3;
+    m.statsn = next_statsn();
+    m.expcmdsn = expcmdsn_;
+    m.maxcmdsn = maxcmdsn();
+    deliver(pdu::encode(m), {});
 }
 
 void FakeTarget::ping(std::uint32_t ttt, std::vector<std::uint8_t> data) {

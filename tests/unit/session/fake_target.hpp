@@ -9,6 +9,7 @@
 // memcpy into the command's buffer, writes "RDMA-read" from it, no Data PDUs at all).
 #pragma once
 #include <cstdint>
+#include <chrono>
 #include <deque>
 #include <functional>
 #include <map>
@@ -60,11 +61,18 @@ struct TargetOptions {
     // Read NOP-Out data segments from the loop, after send_pdu returned, as a congested socket
     // does (TCP keeps the span queued until writev takes it).
     bool read_nop_data_later = false;
+    // Task management: answer ABORT TASK / LOGICAL UNIT RESET at all, and with what.
+    bool answer_abort = true;
+    std::optional<std::uint8_t> abort_response;  // default: 0 if the task exists, else 1
+    bool answer_lun_reset = true;
+    std::uint8_t lun_reset_response = 0;
+    std::vector<std::string> refuse_portals;  // "host:port" whose connects fail
 };
 
 struct Injection {
     std::optional<std::uint8_t> opcode;  // CDB opcode to match; any when empty
-    enum class Kind { Status, Reject } kind = Kind::Status;
+    // Drop: the command is received and never answered (until a TMF or a disconnect ends it).
+    enum class Kind { Status, Reject, Drop } kind = Kind::Status;
     std::uint8_t status = 0x02;          // CHECK CONDITION, BUSY (0x08), TASK SET FULL (0x28)
     std::uint8_t key = 0, asc = 0, ascq = 0;  // sense for CHECK CONDITION
     int times = 1;
@@ -107,6 +115,10 @@ public:
     std::vector<iser::pdu::LoginRequest> login_requests;
     std::map<std::string, std::string> login_keys;  // operational keys the initiator offered
     std::vector<iser::pdu::LogoutRequest> logout_requests;
+    std::vector<iser::pdu::TaskMgmtRequest> tmf_requests;
+    std::vector<std::string> connects;  // "host:port" of every connect()
+    std::vector<std::chrono::steady_clock::time_point> connect_times;
+    int logins = 0;                     // logins that reached the full feature phase
     std::vector<std::vector<std::uint8_t>> unmap_lists;  // UNMAP parameter lists received
     std::vector<std::vector<std::uint8_t>> write_same_blocks;  // WRITE SAME data blocks received
     std::vector<std::string> violations;
@@ -120,6 +132,7 @@ public:
     void set_window(std::uint32_t window);                           // announced with a NOP-In
     void release(std::size_t n = SIZE_MAX);                          // run held commands
     void request_logout();                                           // Async Message event 1
+    void async_event(std::uint8_t event, std::uint16_t param2 = 0, std::uint16_t param3 = 0);
     void disconnect();                                               // connection lost
     void send_garbage_response(std::uint32_t itt);                   // SCSI Response for a bogus ITT
     std::size_t held() const { return held_.size(); }
@@ -130,7 +143,7 @@ public:
     // ---- used by FakeDatamover
     void attach(iser::EventLoop& loop, iser::datamover::Events& events);
     void detach();
-    void connect();
+    void connect(const std::string& host, std::uint16_t port);
     iser::Status send_pdu(const iser::pdu::Bhs& bhs, Bytes data);
     iser::Status send_command(const iser::pdu::Bhs& bhs, const iser::datamover::CommandPayload& payload);
     iser::Status enter_full_feature(const iser::datamover::FeatureParams& params);
@@ -169,6 +182,7 @@ private:
     void on_data_out(const iser::pdu::Bhs& bhs, Bytes data);
     void on_nop_out(const iser::pdu::Bhs& bhs, Bytes data);
     void on_logout(const iser::pdu::Bhs& bhs);
+    void on_task_mgmt(const iser::pdu::Bhs& bhs);
     void check_cmdsn(std::uint32_t cmdsn, bool immediate, const char* what);
     void check_expstatsn(std::uint32_t expstatsn, const char* what);
     void data_complete_or_solicit(std::uint32_t itt);
