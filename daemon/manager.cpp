@@ -17,9 +17,15 @@ Result<control::LoginReply> Manager::login(const control::LoginRequest& req) {
     auto portal = control::parse_portal(req.portal);
     if (!portal) return portal.take_error();
     std::lock_guard<std::mutex> lock(mutex_);
-    for (const auto& a : attachments_)
-        if (a->target() == req.target)
-            return make_error(EEXIST, "already logged in to " + req.target + "; log out first");
+    // Several attachments of one target are fine when each takes its own LUN (iser.yaml may list
+    // LUNs one by one); the same LUN twice would give two devices racing on the same blocks.
+    for (const auto& a : attachments_) {
+        if (a->target() != req.target) continue;
+        if (!a->lun_filter() || !req.lun || *a->lun_filter() == *req.lun)
+            return make_error(EEXIST, "already logged in to " + req.target +
+                                          (req.lun && a->lun_filter() ? " LUN " + std::to_string(*req.lun) : "") +
+                                          "; log out first");
+    }
     AttachOptions opts;
     opts.request = req;
     opts.initiator_name = initiator_name_;

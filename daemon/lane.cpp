@@ -1,0 +1,147 @@
+#include "daemon/lane.hpp"
+
+namespace iser::daemon {
+namespace {
+
+constexpr auto kDrainPoll = std::chrono::milliseconds(10);
+
+// Waits for one block request submitted on the loop thread.
+class RequestWaiter final : public BlockCompletion {
+public:
+    explicit RequestWaiter(std::function<void(int)> done) : done_(std::move(done)) {}
+    void complete(BlockRequest&, int result) override { done_(result); }
+    BlockRequest request;
+
+private:
+    std::function<void(int)> done_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Lane>> Lane::create(Logger& log, std::string name, session::SessionConfig config,
+                                           session::DatamoverFactory factory) {
+    std::unique_ptr<Lane> lane(new Lane(log, std::move(name)));
+    auto thread = LoopThread::start();
+    if (!thread) return thread.take_error();
+    lane->thread_ = std::move(*thread);
+    lane->session_ = std::make_unique<session::Session>(lane->thread_->loop(), log, std::move(config), std::move(factory));
+    return lane;
+}
+
+Lane::~Lane() {
+    // Everything below was built on the loop thread and must not run concurrently with it.
+    thread_->stop();
+    ublk_queues_.clear();
+    nbd_servers_.clear();
+    backends_.clear();
+    session_.reset();
+}
+
+Status Lane::login() {
+    return thread_->call<Status>([this](auto done) { session_->start(std::move(done)); });
+}
+
+Result<lun::ProbeResult> Lane::probe(std::optional<std::uint32_t> only_lun) {
+    return thread_->call<Result<lun::ProbeResult>>([this, only_lun](auto done) {
+        lun::probe_luns(thread_->loop(), log_, *session_, only_lun, std::move(done));
+    });
+}
+
+Status Lane::add_backend(const lun::LunInfo& info, const std::string& name, std::uint32_t depth) {
+    return thread_->call<Status>([&](auto done) {
+        auto backend = lun::LunBackend::create(thread_->loop(), log_, *session_, info, name, depth);
+        if (!backend) return done(backend.take_error());
+        backends_.push_back(std::move(*backend));
+        nbd_servers_.emplace_back();
+        ublk_queues_.emplace_back();
+        done(Status{});
+    });
+}
+
+Result<NbdServer*> Lane::add_nbd_server(std::size_t index, const NbdServerConfig& config) {
+    return thread_->call<Result<NbdServer*>>([&](auto done) {
+        auto server = NbdServer::create(thread_->loop(), *backends_[index], log_, config);
+        if (!server) return done(server.take_error());
+        nbd_servers_[index] = std::move(*server);
+        done(nbd_servers_[index].get());
+    });
+}
+
+Status Lane::add_ublk_queue(std::size_t index, ublk::Device& device, std::uint16_t queue_id) {
+    return thread_->call<Status>([&](auto done) {
+        auto q = ublk::Queue::create(device, queue_id, thread_->loop(), *backends_[index], log_);
+        if (!q) return done(q.take_error());
+        ublk_queues_[index] = std::move(*q);
+        done(Status{});
+    });
+}
+
+void Lane::close_ublk_queues() {
+    for (auto& q : ublk_queues_) {
+        if (!q) continue;
+        thread_->call<bool>([&q](auto done) { q->shutdown([done] { done(true); }); });
+        // Destroyed on its loop thread once closed, and not from inside its own callback.
+        thread_->call<bool>([&q](auto done) {
+            q.reset();
+            done(true);
+        });
+    }
+}
+
+std::uint32_t Lane::drain(std::chrono::milliseconds limit) {
+    return thread_->call<std::uint32_t>([this, limit](auto done) {
+        for (auto& s : nbd_servers_)
+            if (s) s->close();
+        auto deadline = std::chrono::steady_clock::now() + limit;
+        auto step = std::make_shared<std::function<void()>>();
+        *step = [this, deadline, step, done]() {
+            std::uint32_t busy = 0;
+            for (auto& b : backends_) busy += b->in_flight();
+            if (busy && std::chrono::steady_clock::now() < deadline) {
+                thread_->loop().add_timer(kDrainPoll, [step] { (*step)(); });
+                return;
+            }
+            // Break the self-reference once this step has run (not from inside it).
+            thread_->loop().defer([step] { *step = nullptr; });
+            done(busy);
+        };
+        (*step)();
+    });
+}
+
+int Lane::flush(std::size_t index) {
+    auto waiter = std::make_shared<std::unique_ptr<RequestWaiter>>();
+    return thread_->call<int>([this, index, waiter](auto done) {
+        if (session_->state() != session::Session::State::FullFeature) return done(ENOTCONN);
+        *waiter = std::make_unique<RequestWaiter>([this, waiter, done](int r) {
+            // The waiter owns this very callback: free it after it returns.
+            thread_->loop().defer([waiter] { waiter->reset(); });
+            done(r);
+        });
+        (*waiter)->request.op = BlockOp::Flush;
+        (*waiter)->request.owner = waiter->get();
+        backends_[index]->submit((*waiter)->request);
+    });
+}
+
+Status Lane::logout() {
+    if (logged_out_) return {};
+    logged_out_ = true;
+    return thread_->call<Status>([this](auto done) {
+        session_->logout([this, done](Status st) {
+            // Servers and backends hold the session: free them first, after this callback.
+            thread_->loop().defer([this, done, st]() mutable {
+                nbd_servers_.clear();
+                ublk_queues_.clear();
+                backends_.clear();
+                done(std::move(st));
+            });
+        });
+    });
+}
+
+session::Session::State Lane::state() {
+    return thread_->call<session::Session::State>([this](auto done) { done(session_->state()); });
+}
+
+}  // namespace iser::daemon

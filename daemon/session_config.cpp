@@ -1,0 +1,44 @@
+#include "daemon/session_config.hpp"
+
+#include "control/portal.hpp"
+#include "daemon/isid.hpp"
+#include "daemon/secret_file.hpp"
+
+namespace iser::daemon {
+
+Result<session::SessionConfig> make_session_config(const SessionTarget& target, std::uint32_t max_tasks) {
+    const control::LoginRequest& rq = target.request;
+    session::SessionConfig cfg;
+    cfg.host = target.host;
+    cfg.port = target.port;
+    cfg.max_tasks = max_tasks;
+    using std::chrono::milliseconds;
+    if (rq.login_timeout_ms) cfg.login_timeout = milliseconds(*rq.login_timeout_ms);
+    if (rq.nop_interval_ms) cfg.nop_interval = milliseconds(*rq.nop_interval_ms);
+    if (rq.nop_timeout_ms) cfg.nop_timeout = milliseconds(*rq.nop_timeout_ms);
+
+    login::LoginConfig& lc = cfg.login;
+    lc.type = login::SessionType::Normal;
+    lc.initiator_name = target.initiator_name;
+    lc.target_name = rq.target;
+    lc.isid = random_isid();
+    lc.cmdsn = 1;
+    lc.offer.iser = rq.transport == "iser";
+    // On iSER, SCSI data moves by RDMA: received PDUs are only responses, so small receive
+    // buffers suffice (and every posted receive costs registered memory).
+    if (lc.offer.iser) lc.offer.max_recv_data_segment_length = 8192;
+    if (!rq.chap_user.empty()) {
+        auto secret = read_secret_file(rq.chap_secret_file);
+        if (!secret) return secret.take_error();
+        lc.auth.chap = login::ChapCredentials{rq.chap_user, std::move(*secret)};
+    }
+    if (!rq.mutual_user.empty()) {
+        if (!lc.auth.chap) return make_error(EINVAL, "mutual CHAP needs --chap-user as well");
+        auto secret = read_secret_file(rq.mutual_secret_file);
+        if (!secret) return secret.take_error();
+        lc.auth.mutual = login::ChapCredentials{rq.mutual_user, std::move(*secret)};
+    }
+    return cfg;
+}
+
+}  // namespace iser::daemon
