@@ -12,6 +12,9 @@ namespace {
 constexpr std::size_t kParamBytes = 64;   // one UNMAP parameter list per slot
 constexpr int kMaxSenseRetries = 5;
 constexpr int kMaxBusyRetries = 12;       // 5 ms doubling: about 20 s in all
+constexpr std::chrono::milliseconds kNotReadyDelay{100};  // doubling: about 3 s over 5 retries
+constexpr std::size_t kCapacityBytes = 32;
+constexpr std::uint64_t kCapacityCookie = ~std::uint64_t(0);
 }  // namespace
 
 Result<std::unique_ptr<LunBackend>> LunBackend::create(EventLoop& loop, Logger& log, session::Session& session,
@@ -20,7 +23,7 @@ Result<std::unique_ptr<LunBackend>> LunBackend::create(EventLoop& loop, Logger& 
     std::unique_ptr<LunBackend> b(new LunBackend(loop, log, session, std::move(info), std::move(geometry)));
     depth = std::max<std::uint32_t>(1, depth);
     // Scratch memory the target reads: UNMAP parameter lists and one zero block.
-    std::size_t bytes = depth * kParamBytes + b->geometry_.logical_block_size;
+    std::size_t bytes = depth * kParamBytes + b->geometry_.logical_block_size + kCapacityBytes;
     auto mem = session.allocate_io_memory(bytes);
     if (!mem) return mem.take_error();
     std::memset(mem->base, 0, bytes);
@@ -35,6 +38,10 @@ Result<std::unique_ptr<LunBackend>> LunBackend::create(EventLoop& loop, Logger& 
         b->free_ = &op;
     }
     b->zero_block_ = mem->base + depth * kParamBytes;
+    b->capacity_buffer_ = b->zero_block_ + b->geometry_.logical_block_size;
+    b->capacity_task_.owner = b.get();
+    b->capacity_task_.lun = b->info_.lun;
+    b->capacity_task_.cookie = kCapacityCookie;
     return b;
 }
 
@@ -130,33 +137,49 @@ void LunBackend::retry_later(Op& op, std::chrono::milliseconds delay) {
 }
 
 void LunBackend::task_done(session::ScsiTask& task) {
+    if (task.cookie == kCapacityCookie) return capacity_read(task);
     Op& op = ops_[task.cookie];
     if (task.error) {
+        // The session already held and retried the command through reconnects and aborts.
         ISER_LOG_DEBUG(log_, "%s: command failed: %s", geometry_.name.c_str(), std::strerror(task.error));
         return finish(op, EIO);
     }
+    auto advance = [&] {
+        op.done += op.chunk;
+        op.retries = 0;
+        if (op.request->op != BlockOp::Flush && op.done < op.request->length) return issue_chunk(op);
+        return finish(op, 0);
+    };
     switch (task.status) {
         case scsi::status::Good:
             if (task.read && task.transferred != task.length) {
                 ISER_LOG_ERROR(log_, "%s: short read (%u of %u bytes)", geometry_.name.c_str(), task.transferred, task.length);
                 return finish(op, EIO);
             }
-            op.done += op.chunk;
-            op.retries = 0;
-            if (op.request->op != BlockOp::Flush && op.done < op.request->length) return issue_chunk(op);
-            return finish(op, 0);
+            return advance();
         case scsi::status::CheckCondition: {
             auto sense = scsi::parse_sense(Bytes(task.sense.data(), task.sense_length));
             if (!sense) {
                 ISER_LOG_ERROR(log_, "%s: CHECK CONDITION without usable sense data", geometry_.name.c_str());
                 return finish(op, EIO);
             }
-            if (scsi::sense_is_retryable(*sense) && op.retries++ < kMaxSenseRetries) return issue_chunk(op);
-            int err = scsi::sense_to_errno(*sense, task.cdb[0]);
+            if (sense->valid && sense->key == scsi::sense_key::UnitAttention) unit_attention(sense->asc, sense->ascq);
+            const int err = scsi::sense_to_errno(*sense, task.cdb[0]);
+            if (err == 0) {
+                // RECOVERED ERROR: the command succeeded; the target only says it had to work at it.
+                ISER_LOG_INFO(log_, "%s: %s", geometry_.name.c_str(), scsi::describe(*sense).c_str());
+                return advance();
+            }
+            if (err == EAGAIN && op.retries < kMaxSenseRetries) {
+                // UNIT ATTENTION and ABORTED COMMAND: at once; NOT READY (becoming ready): later.
+                const int n = op.retries++;
+                if (sense->key == scsi::sense_key::NotReady) return retry_later(op, kNotReadyDelay * (1 << n));
+                return issue_chunk(op);
+            }
             ISER_LOG_ERROR(log_, "%s: SCSI opcode 0x%02x (LBA chunk at byte %llu): %s", geometry_.name.c_str(),
                            task.cdb[0], (unsigned long long)(op.request->offset + op.done),
                            scsi::describe(*sense).c_str());
-            return finish(op, err ? err : EIO);
+            return finish(op, err == EAGAIN ? EIO : err);
         }
         case scsi::status::Busy:
         case scsi::status::TaskSetFull:

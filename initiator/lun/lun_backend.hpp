@@ -4,6 +4,7 @@
 // Runs on the session's loop thread; a fixed pool of operation slots, no allocation per I/O.
 #pragma once
 #include <deque>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -27,6 +28,12 @@ public:
     const LunInfo& info() const { return info_; }
     std::uint32_t in_flight() const { return in_flight_; }
 
+    // UNIT ATTENTION 2A/09 (capacity data has changed): READ CAPACITY(16) is read again and,
+    // when the size or block size changed, geometry() is updated and `handler` called with it.
+    void on_capacity_change(std::function<void(const BlockGeometry&)> handler) { capacity_handler_ = std::move(handler); }
+    // UNIT ATTENTION 3F/0E (reported LUNs data has changed): the target's LUN inventory moved.
+    void on_luns_changed(std::function<void()> handler) { luns_handler_ = std::move(handler); }
+
 private:
     struct Op {
         session::ScsiTask task;
@@ -45,6 +52,10 @@ private:
     void finish(Op& op, int result);
     void retry_later(Op& op, std::chrono::milliseconds delay);
     int check_request(const BlockRequest& r) const;
+    // lun_attention.cpp: what a CHECK CONDITION means for the LUN beyond the command.
+    void unit_attention(std::uint8_t asc, std::uint8_t ascq);
+    void reread_capacity();
+    void capacity_read(session::ScsiTask& task);
 
     EventLoop& loop_;
     Logger& log_;
@@ -56,6 +67,12 @@ private:
     std::deque<BlockRequest*> waiting_;
     std::uint8_t* zero_block_ = nullptr;  // one zeroed logical block for WRITE SAME, in I/O memory
     std::uint32_t in_flight_ = 0;
+    // READ CAPACITY(16) after a capacity-changed UNIT ATTENTION: one at a time.
+    session::ScsiTask capacity_task_;
+    std::uint8_t* capacity_buffer_ = nullptr;  // 32 bytes in I/O memory
+    bool capacity_busy_ = false, capacity_again_ = false;
+    std::function<void(const BlockGeometry&)> capacity_handler_;
+    std::function<void()> luns_handler_;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 
 public:

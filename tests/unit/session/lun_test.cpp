@@ -328,3 +328,102 @@ TEST_CASE("LunBackend: a lost session without recovery fails the requests in fli
     CHECK(lr.done.result[&b] == EIO);
     CHECK(lr.backend->in_flight() == 0);
 }
+
+TEST_CASE("LunBackend: UNIT ATTENTION capacity data changed re-reads the capacity and reports the new geometry") {
+    LunRig lr;
+    std::vector<BlockGeometry> changes;
+    lr.backend->on_capacity_change([&](const BlockGeometry& g) { changes.push_back(g); });
+    const std::uint64_t old_size = lr.backend->geometry().size_bytes;
+    lr.rig.target.luns[1].blocks = 16384;  // the LUN grew to 8 MiB
+    lr.rig.target.injections.push_back({scsi::opcode::Read16, Injection::Kind::Status, 0x02, 0x06, 0x2a, 0x09, 1});
+    auto r = request(BlockOp::Read, 0, 4096, lr.mem);
+    CHECK(lr.run(r) == 0);
+    REQUIRE(lr.rig.run_until([&] { return changes.size() == 1; }));
+    CHECK(old_size == 8192u * 512u);
+    CHECK(changes[0].size_bytes == 16384u * 512u);
+    CHECK(lr.backend->geometry().size_bytes == 16384u * 512u);
+    CHECK(lr.commands_with(scsi::opcode::ServiceActionIn16).size() == 1);
+    CHECK(lr.commands_with(scsi::opcode::Read16).size() == 2);  // the attention'd read retried
+    // The new end of the LUN is usable.
+    auto tail = request(BlockOp::Write, 16000u * 512u, 512, lr.mem);
+    CHECK(lr.run(tail) == 0);
+}
+
+TEST_CASE("LunBackend: UNIT ATTENTION reported LUNs changed calls on_luns_changed; reset attention is only retried") {
+    LunRig lr;
+    int luns_changed = 0;
+    lr.backend->on_luns_changed([&] { ++luns_changed; });
+    lr.rig.target.injections.push_back({scsi::opcode::Write16, Injection::Kind::Status, 0x02, 0x06, 0x3f, 0x0e, 1});
+    auto w = request(BlockOp::Write, 0, 4096, lr.mem);
+    CHECK(lr.run(w) == 0);
+    REQUIRE(lr.rig.run_until([&] { return luns_changed == 1; }));
+    lr.rig.target.injections.push_back({scsi::opcode::Write16, Injection::Kind::Status, 0x02, 0x06, 0x29, 0x00, 1});
+    auto w2 = request(BlockOp::Write, 0, 4096, lr.mem);
+    CHECK(lr.run(w2) == 0);
+    run_for(*lr.rig.loop, 10ms);
+    CHECK(luns_changed == 1);
+    CHECK(lr.commands_with(scsi::opcode::Write16).size() == 4);
+    CHECK(lr.commands_with(scsi::opcode::ServiceActionIn16).empty());
+}
+
+TEST_CASE("LunBackend: sense keys map like sd: NOT READY retried later then EIO, RECOVERED ERROR succeeds, space allocation ENOSPC") {
+    LunRig lr;
+    // Becoming ready twice, then ready: retried after 100 + 200 ms.
+    lr.rig.target.injections.push_back({scsi::opcode::Read16, Injection::Kind::Status, 0x02, 0x02, 0x04, 0x01, 2});
+    auto r = request(BlockOp::Read, 0, 4096, lr.mem);
+    const auto start = std::chrono::steady_clock::now();
+    CHECK(lr.run(r) == 0);
+    CHECK(std::chrono::steady_clock::now() - start >= std::chrono::milliseconds(300));
+    CHECK(lr.commands_with(scsi::opcode::Read16).size() == 3);
+    // Manual intervention required: no retry, EIO.
+    lr.rig.target.injections.push_back({scsi::opcode::Read16, Injection::Kind::Status, 0x02, 0x02, 0x04, 0x03, 1});
+    auto r2 = request(BlockOp::Read, 0, 4096, lr.mem);
+    CHECK(lr.run(r2) == EIO);
+    CHECK(lr.commands_with(scsi::opcode::Read16).size() == 4);
+    // RECOVERED ERROR: the data is there, the request succeeds.
+    lr.rig.target.injections.push_back({scsi::opcode::Read16, Injection::Kind::Status, 0x02, 0x01, 0x17, 0x01, 1});
+    auto r3 = request(BlockOp::Read, 0, 4096, lr.mem);
+    CHECK(lr.run(r3) == 0);
+    CHECK(lr.commands_with(scsi::opcode::Read16).size() == 5);
+    // Thin pool out of space.
+    lr.rig.target.injections.push_back({scsi::opcode::Write16, Injection::Kind::Status, 0x02, 0x07, 0x27, 0x07, 1});
+    auto w = request(BlockOp::Write, 0, 4096, lr.mem);
+    CHECK(lr.run(w) == ENOSPC);
+    // ABORTED COMMAND: retried at once.
+    lr.rig.target.injections.push_back({scsi::opcode::Write16, Injection::Kind::Status, 0x02, 0x0b, 0x47, 0x00, 1});
+    auto w2 = request(BlockOp::Write, 0, 4096, lr.mem);
+    CHECK(lr.run(w2) == 0);
+    // Unsupported operation: EOPNOTSUPP.
+    lr.rig.target.injections.push_back({scsi::opcode::SynchronizeCache16, Injection::Kind::Status, 0x02, 0x05, 0x20, 0x00, 1});
+    auto f = request(BlockOp::Flush, 0, 0);
+    CHECK(lr.run(f) == EOPNOTSUPP);
+}
+
+TEST_CASE("LunBackend: with session recovery a dropped connection loses no request") {
+    LunRig lr(true, {}, [](session::SessionConfig& c) {
+        c.reconnect_delay_first = 10ms;
+        c.login.offer.default_time2wait = 0;
+    });
+    lr.rig.target.options.hold_commands = true;
+    std::memset(lr.mem, 0x5a, 4096);
+    auto w = request(BlockOp::Write, 0, 4096, lr.mem);
+    auto f = request(BlockOp::Flush, 0, 0);
+    auto r = request(BlockOp::Read, 0, 4096, lr.mem + 8192);
+    w.owner = f.owner = r.owner = &lr.done;
+    lr.backend->submit(w);
+    lr.backend->submit(f);
+    lr.backend->submit(r);
+    REQUIRE(lr.rig.run_until([&] { return lr.rig.target.held() == 3; }));
+    lr.rig.target.disconnect();
+    lr.rig.target.options.hold_commands = false;
+    REQUIRE(lr.rig.run_until([&] { return lr.done.count.size() == 3; }));
+    run_for(*lr.rig.loop, 10ms);
+    for (auto* q : {&w, &f, &r}) {
+        CHECK(lr.done.count[q] == 1);
+        CHECK(lr.done.result[q] == 0);
+    }
+    CHECK(lr.disk()[0] == 0x5a);
+    CHECK(lr.mem[8192] == 0x5a);
+    CHECK(lr.rig.session->stats().reconnects == 1);
+    CHECK(lr.rig.failures == 0);
+}
