@@ -152,6 +152,12 @@ void Session::logout(Done done) {
         // Already logging out for the target: finish that logout for the caller instead.
         logout_done_ = std::move(done);
         target_logout_ = false;
+        if (!logout_timer_)
+            logout_timer_ = loop_.add_timer(config_.logout_timeout + config_.nop_timeout, [this] {
+                logout_timer_ = 0;
+                finish_logout(make_error(ETIMEDOUT, "logout timed out; connection closed"));
+            });
+        issue_waiting();  // what was held for the new session goes out now; logout waits for it
         maybe_send_logout();
         return;
     }
@@ -221,6 +227,9 @@ void Session::finish_logout(Status status) {
     // A logout that timed out can leave commands the target never answered (in flight or
     // still queued for the window): their owners must hear of them exactly once.
     if (!status) fail_everything(status.error());
+    // Held for a new session during a logout the target asked for, which the owner then made
+    // final with logout(): there will be no new session.
+    else if (waiting_head_ || tasks_.in_use()) fail_everything(make_error(EIO, "session closed by logout"));
     if (logout_done_) {
         std::exchange(logout_done_, nullptr)(std::move(status));
     } else if (failure_handler_) {

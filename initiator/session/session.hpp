@@ -91,7 +91,8 @@ public:
     Session(const Session&) = delete;
     Session& operator=(const Session&) = delete;
 
-    // Connect and log in; `done` runs once on the loop thread.
+    // Connect and log in; `done` runs once on the loop thread. The first login is not retried:
+    // its failure ends in done(error). Recovery starts once the session has logged in.
     void start(Done done);
     // Queue a SCSI command. Completion via task.owner->task_done() later on this thread.
     // While reconnecting the task is held; after the replacement timeout it fails with EIO.
@@ -116,7 +117,14 @@ public:
     const char* transport_name() const { return datamover_ ? datamover_->transport_name() : "none"; }
     // Payload memory for tasks: lives as long as the session, usable by every connection it makes.
     Result<IoMemory> allocate_io_memory(std::size_t bytes);
+    // Commands the target holds (sent, not answered).
     std::uint32_t tasks_in_flight() const { return tasks_.in_use(); }
+    // Commands accepted but not sent: waiting for the CmdSN window, or held while reconnecting.
+    std::uint32_t tasks_waiting() const {
+        std::uint32_t n = 0;
+        for (const ScsiTask* t = waiting_head_; t; t = t->next) ++n;
+        return n;
+    }
 
 private:
     // datamover::Events

@@ -119,7 +119,10 @@ TEST_CASE("a dropped connection holds reads and writes, reinstates the session a
     rig.target.disconnect();
     REQUIRE(rig.run_until([&] { return rig.session->state() == Session::State::Reconnecting; }));
     CHECK(rec.done.empty());  // nothing failed
+    CHECK(rig.session->tasks_in_flight() == 0);
+    CHECK(rig.session->tasks_waiting() == 4);
     rig.session->submit(w3);  // queued while reconnecting
+    CHECK(rig.session->tasks_waiting() == 5);
     rig.target.options.hold_commands = false;
     REQUIRE(rig.run_until([&] { return rec.done.size() == 5; }));
     run_for(*rig.loop, 20ms);
@@ -386,6 +389,35 @@ TEST_CASE("a command submitted during a target-requested logout is held for the 
     CHECK(rig.target.logins == 2);
     CHECK(rig.target.commands.size() == 1);  // only on the new session
     CHECK(rig.target.violations.empty());
+}
+
+TEST_CASE("logout() during a target-requested logout ends the session; held commands fail once") {
+    TargetOptions o;
+    o.answer_logout = false;  // keeps the session in LoggingOut until the logout times out
+    RecoveryRig rig(o, [](session::SessionConfig& c) { c.logout_timeout = 50ms; });
+    REQUIRE(rig.login().ok());
+    rig.target.request_logout();
+    REQUIRE(rig.run_until([&] { return rig.target.logout_requests.size() == 1; }));
+    REQUIRE(rig.session->state() == Session::State::LoggingOut);
+    Recorder rec;
+    ScsiTask t;
+    read_task(t, rec, rig.buffer(4096), 0, 4096);
+    rig.session->submit(t);
+    bool done = false;
+    Status result;
+    rig.session->logout([&](Status st) {
+        result = st;
+        done = true;
+    });
+    REQUIRE(rig.run_until([&] { return done && rec.done.size() == 1; }));
+    run_for(*rig.loop, 50ms);
+    CHECK(result.error().code == ETIMEDOUT);
+    CHECK(rig.session->state() == Session::State::Closed);
+    CHECK(rec.count[&t] == 1);
+    CHECK(t.error == ETIMEDOUT);
+    CHECK(rig.target.logins == 1);  // no new session after the owner's logout
+    CHECK(rig.target.commands.empty());
+    CHECK(rig.failures == 0);
 }
 
 TEST_CASE("an Async Message dropping the connection holds I/O and reconnects after its Time2Wait") {
