@@ -24,6 +24,7 @@ constexpr Verb kVerbs[] = {
     {"logout", run_logout, "detach devices and log out"},
     {"list", run_list, "show sessions, LUNs and devices"},
     {"shutdown", run_shutdown, "ask iserd to exit once every session is logged out"},
+    {"apply", run_apply, "make sessions, devices and mounts match /etc/iser/iser.yaml"},
 };
 
 void print_usage(const po::options_description& options) {

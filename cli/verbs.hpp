@@ -14,5 +14,6 @@ int run_login(const VerbArgs& args, GlobalOptions global);
 int run_logout(const VerbArgs& args, GlobalOptions global);
 int run_list(const VerbArgs& args, GlobalOptions global);
 int run_shutdown(const VerbArgs& args, GlobalOptions global);
+int run_apply(const VerbArgs& args, GlobalOptions global);
 
 }  // namespace iser::cli

@@ -1,0 +1,186 @@
+#include "cli/apply_runner.hpp"
+
+#include <cstdio>
+#include <filesystem>
+#include <map>
+
+#include "cli/apply_programs.hpp"
+#include "cli/apply_state.hpp"
+#include "cli/daemon_starter.hpp"
+
+namespace iser::cli {
+namespace {
+
+using config::Step;
+using config::StepKind;
+
+void progress(const std::string& line) { std::fprintf(stderr, "iserctl: apply: %s\n", line.c_str()); }
+
+control::LoginRequest login_request(const config::LoginSpec& s) {
+    control::LoginRequest r;
+    r.portal = s.portal;
+    r.target = s.iqn;
+    r.transport = s.transport;
+    r.lun = s.lun;
+    r.frontend = s.frontend;
+    r.chap_user = s.chap_user;
+    r.chap_secret_file = s.chap_secret_file;
+    r.mutual_user = s.mutual_user;
+    r.mutual_secret_file = s.mutual_secret_file;
+    r.alternate_portals = s.alternate_portals;
+    r.queues = s.queues;
+    r.depth = s.depth;
+    r.login_timeout_ms = s.login_timeout_ms;
+    r.nop_interval_ms = s.nop_interval_ms;
+    r.nop_timeout_ms = s.nop_timeout_ms;
+    r.command_timeout_ms = s.command_timeout_ms;
+    r.replacement_timeout_ms = s.replacement_timeout_ms;
+    return r;
+}
+
+class Runner {
+public:
+    Runner(const config::Plan& plan, const control::ControlClient& client)
+        : plan_(plan), client_(client), results_(plan.steps.size()) {}
+
+    std::vector<StepResult> run() {
+        for (std::size_t i = 0; i < plan_.steps.size(); ++i) {
+            const Step& step = plan_.steps[i];
+            StepResult& result = results_[i];
+            if (auto blocker = failed_prerequisite(step)) {
+                result.outcome = StepOutcome::skipped;
+                result.message = "skipped because '" + config::describe(plan_.steps[*blocker]) + "' did not succeed";
+                progress("skipped " + config::describe(step) + ": '" + config::describe(plan_.steps[*blocker]) +
+                         "' did not succeed");
+                continue;
+            }
+            Status status = execute(step, result);
+            if (status) {
+                result.outcome = StepOutcome::ok;
+            } else {
+                result.outcome = StepOutcome::failed;
+                result.message = status.error().message;
+                progress("failed: " + config::describe(step) + ": " + result.message);
+            }
+        }
+        return std::move(results_);
+    }
+
+private:
+    std::optional<std::size_t> failed_prerequisite(const Step& step) const {
+        for (std::size_t before : step.after)
+            if (before < results_.size() && results_[before].outcome != StepOutcome::ok) return before;
+        return std::nullopt;
+    }
+
+    // The device of a mkfs/mount step: known at plan time, or attached by a login of this run.
+    Result<std::string> device_of(const Step& step) const {
+        if (!step.device.empty()) return step.device;
+        auto it = attached_.find({step.target, step.lun.value_or(0)});
+        if (it == attached_.end())
+            return make_error(ENODEV, "LUN " + std::to_string(step.lun.value_or(0)) + " of target '" + step.target +
+                                          "' was not attached by the login");
+        return it->second;
+    }
+
+    Status execute(const Step& step, StepResult& result) {
+        switch (step.kind) {
+        case StepKind::unmount:
+            result.device = step.device;
+            return run_checked({"umount", step.mountpoint});
+        case StepKind::logout: {
+            result.device = step.device;
+            control::LogoutRequest request;
+            if (step.device.empty()) request.target = step.target;
+            else request.device = step.device;
+            auto reply = client_.logout(request);
+            if (!reply) return reply.take_error();
+            return {};
+        }
+        case StepKind::set_initiator_name:
+            return write_initiator_name(kInitiatorNameFile, step.initiator_name);
+        case StepKind::login: return login(step, result);
+        case StepKind::mkfs: return mkfs(step, result);
+        case StepKind::mkdir: {
+            std::error_code ec;
+            std::filesystem::create_directories(step.mountpoint, ec);
+            if (ec) return make_error(ec.value(), "cannot create " + step.mountpoint + ": " + ec.message());
+            return {};
+        }
+        case StepKind::mount: {
+            auto device = device_of(step);
+            if (!device) return device.take_error();
+            result.device = *device;
+            std::vector<std::string> argv{"mount", "-t", step.fstype};
+            if (!step.options.empty()) {
+                std::string joined;
+                for (const auto& o : step.options) joined += (joined.empty() ? "" : ",") + o;
+                argv.insert(argv.end(), {"-o", joined});
+            }
+            argv.insert(argv.end(), {*device, step.mountpoint});
+            return run_checked(argv);
+        }
+        }
+        return make_error(EINVAL, "unknown step");
+    }
+
+    Status login(const Step& step, StepResult& result) {
+        progress(config::describe(step) + " ...");
+        control::Request request = login_request(step.login);
+        auto reply = call_starting_iserd(client_, request);
+        if (!reply) return reply.take_error();
+        const auto& login = std::get<control::LoginReply>(*reply);
+        std::string devices;
+        for (const auto& lun : login.attached) {
+            attached_[{step.target, lun.lun}] = lun.path;
+            devices += (devices.empty() ? "" : " ") + lun.path;
+        }
+        result.device = devices;
+        for (const auto& skipped : login.skipped)
+            progress("target '" + step.target + "': skipped LUN " + std::to_string(skipped.lun) + ": " + skipped.reason);
+        if (step.lun && !attached_.count({step.target, *step.lun}))
+            return make_error(ENODEV, "LUN " + std::to_string(*step.lun) + " of " + step.login.iqn + " was not attached");
+        if (login.attached.empty()) return make_error(ENODEV, "no LUN of " + step.login.iqn + " could be attached");
+        progress("logged in: " + devices);
+        return {};
+    }
+
+    Status mkfs(const Step& step, StepResult& result) {
+        auto device = device_of(step);
+        if (!device) return device.take_error();
+        result.device = *device;
+        // Checked here even when the plan saw an empty device: never format over a signature.
+        auto content = probe_device(*device);
+        if (!content) return content.take_error();
+        if (*content == config::DeviceContent::has_signature) {
+            result.message = *device + " is not empty; left as is";
+            progress("mkfs." + step.fstype + " " + *device + ": not empty, left as is");
+            return {};
+        }
+        progress("mkfs." + step.fstype + " " + *device + " ...");
+        return run_checked({"mkfs." + step.fstype, *device});
+    }
+
+    const config::Plan& plan_;
+    const control::ControlClient& client_;
+    std::vector<StepResult> results_;
+    std::map<std::pair<std::string, std::uint32_t>, std::string> attached_;  // (target, lun) -> device
+};
+
+}  // namespace
+
+std::vector<StepResult> run_plan(const config::Plan& plan, const control::ControlClient& client) {
+    return Runner(plan, client).run();
+}
+
+const char* outcome_name(StepOutcome o) {
+    switch (o) {
+    case StepOutcome::planned: return "planned";
+    case StepOutcome::ok: return "ok";
+    case StepOutcome::failed: return "failed";
+    case StepOutcome::skipped: return "skipped";
+    }
+    return "?";
+}
+
+}  // namespace iser::cli
