@@ -96,12 +96,17 @@ Status Device::remove() {
 Status Device::start_recovery() {
     auto r = control(uapi::kCmdStartUserRecovery, "START_USER_RECOVERY");
     if (!r) return r.take_error();
+    recovering_ = true;
     return {};
 }
 
 Status Device::end_recovery(pid_t daemon_pid) {
     auto r = control(uapi::kCmdEndUserRecovery, "END_USER_RECOVERY", std::uint64_t(daemon_pid));
     if (!r) return r.take_error();
+    recovering_ = false;
+    info_.state = uapi::kStateLive;
+    info_.ublksrv_pid = daemon_pid;
+    ISER_LOG_INFO(log_, "ublk: %s recovered, live again (server pid %d)", block_path().c_str(), int(daemon_pid));
     return {};
 }
 

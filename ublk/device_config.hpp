@@ -14,6 +14,12 @@ struct DeviceConfig {
     // Ask for UBLK_F_USER_RECOVERY|USER_RECOVERY_REISSUE when the driver offers both: a daemon
     // that dies leaves the disk quiesced (I/O waits, then is reissued) instead of failing it.
     bool user_recovery = true;
+    // With user_recovery: also reissue the requests the dead server held (REISSUE). false asks
+    // for USER_RECOVERY alone: those requests then fail with EIO (only new I/O waits).
+    bool reissue = true;
+    // Stored verbatim in the kernel's device info (ublksrv_flags) so a restarted daemon can
+    // tell that a /dev/ublkbN is the one its on-disk record describes (0: none).
+    std::uint64_t cookie = 0;
 };
 
 }  // namespace iser::ublk

@@ -35,7 +35,9 @@ Result<uapi::DevInfo> build_dev_info(const DeviceConfig& config, std::uint64_t d
     info.ublksrv_pid = -1;
     info.flags = uapi::kFlagCmdIoctlEncode;
     constexpr std::uint64_t recovery = uapi::kFlagUserRecovery | uapi::kFlagUserRecoveryReissue;
-    if (config.user_recovery && (driver_features & recovery) == recovery) info.flags |= recovery;
+    if (config.user_recovery && (driver_features & recovery) == recovery)
+        info.flags |= config.reissue ? recovery : uapi::kFlagUserRecovery;
+    info.ublksrv_flags = config.cookie;
     return info;
 }
 

@@ -41,11 +41,14 @@ constexpr std::uint32_t kCmdGetParams = ioc(kIocRead, 0x09, sizeof(CtrlCmd));
 constexpr std::uint32_t kCmdStartUserRecovery = ioc(kIocRead | kIocWrite, 0x10, sizeof(CtrlCmd));
 constexpr std::uint32_t kCmdEndUserRecovery = ioc(kIocRead | kIocWrite, 0x11, sizeof(CtrlCmd));
 constexpr std::uint32_t kCmdGetFeatures = ioc(kIocRead, 0x13, sizeof(CtrlCmd));
+// DEL_DEV without waiting for the last opener of /dev/ublkbN (a mounted filesystem) to let go.
+constexpr std::uint32_t kCmdDelDevAsync = ioc(kIocRead, 0x14, sizeof(CtrlCmd));
 // The values the 6.12 driver expects (protocol notes), so the encoder above is checked too.
 static_assert(kCmdAddDev == 0xc0207504u && kCmdDelDev == 0xc0207505u && kCmdStartDev == 0xc0207506u);
 static_assert(kCmdStopDev == 0xc0207507u && kCmdSetParams == 0xc0207508u && kCmdGetParams == 0x80207509u);
 static_assert(kCmdGetDevInfo == 0x80207502u && kCmdStartUserRecovery == 0xc0207510u);
 static_assert(kCmdEndUserRecovery == 0xc0207511u && kCmdGetFeatures == 0x80207513u);
+static_assert(kCmdDelDevAsync == 0x80207514u);
 
 constexpr std::uint16_t kNoQueue = 0xFFFF;
 constexpr std::uint32_t kAutoDevId = 0xFFFFFFFFu;
@@ -77,7 +80,8 @@ struct DevInfo {                    // struct ublksrv_ctrl_dev_info
     std::int32_t ublksrv_pid;
     std::uint32_t pad1;
     std::uint64_t flags;
-    std::uint64_t ublksrv_flags;    // for the server's own use; the driver ignores it
+    std::uint64_t ublksrv_flags;    // for the server's own use; the driver keeps it verbatim
+                                    // (this project stores the device cookie here)
     std::uint32_t owner_uid;        // filled by the kernel
     std::uint32_t owner_gid;
     std::uint64_t reserved1;

@@ -4,7 +4,12 @@
 // mapping. No locks: overlapping concurrent writes are the block layer's business, exactly as
 // on a real disk. (common/MemoryBackend keeps its disk per instance, so it cannot be shared.)
 #pragma once
+#include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
 
 #include <cstring>
 #include <memory>
@@ -17,13 +22,35 @@ namespace iser::lab {
 
 class MemoryDisk {
 public:
+    // Anonymous memory: the data dies with the process.
     explicit MemoryDisk(std::uint64_t bytes) : size_(bytes) {
         void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
         data_ = p == MAP_FAILED ? nullptr : static_cast<std::uint8_t*>(p);
     }
+    // A file (e.g. on /dev/shm) mapped MAP_SHARED: every write lands in the file's pages, so
+    // the data outlives a SIGKILL of this process and a recovering successor finds it.
+    // bytes = 0: use the file's size; otherwise the file is created or grown to `bytes`.
+    MemoryDisk(const char* path, std::uint64_t bytes) : size_(bytes) {
+        int fd = ::open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (fd < 0) return;
+        struct stat st{};
+        if (::fstat(fd, &st) == 0) {
+            if (size_ == 0) size_ = std::uint64_t(st.st_size);
+            else if (std::uint64_t(st.st_size) < size_ && ::ftruncate(fd, off_t(size_)) != 0) size_ = 0;
+        } else {
+            size_ = 0;
+        }
+        if (size_ != 0) {
+            void* p = ::mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+            data_ = p == MAP_FAILED ? nullptr : static_cast<std::uint8_t*>(p);
+        }
+        ::close(fd);
+    }
     ~MemoryDisk() {
         if (data_) ::munmap(data_, size_);
     }
+    MemoryDisk(const MemoryDisk&) = delete;
+    MemoryDisk& operator=(const MemoryDisk&) = delete;
     bool ok() const { return data_ != nullptr; }
     std::uint8_t* data() { return data_; }
     std::uint64_t size() const { return size_; }
@@ -35,8 +62,11 @@ private:
 
 class MemoryDiskBackend final : public BlockBackend {
 public:
-    MemoryDiskBackend(EventLoop& loop, MemoryDisk& disk, BlockGeometry geometry)
-        : loop_(loop), disk_(disk), geometry_(std::move(geometry)) {}
+    // latency > 0: each request completes that long after submit (a timer), so a lab test can
+    // kill the server while requests are certainly in it.
+    MemoryDiskBackend(EventLoop& loop, MemoryDisk& disk, BlockGeometry geometry,
+                      std::chrono::milliseconds latency = std::chrono::milliseconds(0))
+        : loop_(loop), disk_(disk), geometry_(std::move(geometry)), latency_(latency) {}
     ~MemoryDiskBackend() override {
         for (auto& m : io_memory_) ::munmap(m.base, m.size);
     }
@@ -53,7 +83,10 @@ public:
     void submit(BlockRequest& r) override {
         int result = execute(r);
         BlockRequest* request = &r;
-        loop_.defer([request, result] { request->owner->complete(*request, result); });
+        if (latency_.count() > 0)
+            loop_.add_timer(latency_, [request, result] { request->owner->complete(*request, result); });
+        else
+            loop_.defer([request, result] { request->owner->complete(*request, result); });
     }
 
 private:
@@ -77,6 +110,7 @@ private:
     EventLoop& loop_;
     MemoryDisk& disk_;
     BlockGeometry geometry_;
+    std::chrono::milliseconds latency_;
     std::vector<IoMemory> io_memory_;
 };
 

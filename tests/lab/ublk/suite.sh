@@ -2,15 +2,21 @@
 # ublk frontend suite, run INSIDE the lab VM in one boot:
 #   tests/lab/run tests/lab/ublk/suite.sh BUILD/tests/lab/ublk/ublk_memory_disk
 # It exercises the ublk library through ublk_memory_disk (a ublk device over memory: this is a
-# frontend test, not end-to-end iSCSI). Cases: driver load; ext4 on 1 and 2 queues (mkfs,
-# files, umount, remount, checksums); fio random-write verify (4k..1M, QD 1..64); discard and
-# write-zeroes; 4096-byte logical blocks; clean teardown; 4k randread QD32 IOPS.
+# frontend test, not end-to-end iSCSI). Parts (all by default; ISER_UBLK_CASES="a b" picks):
+#   basic      ext4 on 1 queue (mkfs, files, umount, remount, checksums); fio random-write
+#              verify (4k..1M, QD 1..16); discard and write-zeroes; 4k randread QD32 IOPS
+#   queues2    ext4 and fio verify QD64 on 2 queues; IOPS
+#   bs4k       4096-byte logical blocks
+#   recovery   user recovery: ext4 + fio randwrite/verify, SIGKILL the server mid-run,
+#              --recover it; fio and fsck must see nothing
+#   abandoned  server killed and never recovered: I/O waits (REISSUE), --delete fails it
+#   noreissue  USER_RECOVERY without REISSUE: the requests the dead server held fail (EIO)
 set -euo pipefail
 source "$LAB_LIB/lab.sh"
 
 tool=${1:?usage: suite.sh PATH/TO/ublk_memory_disk}
 [ -x "$tool" ] || lab_die "$tool is not an executable (build the ublk_memory_disk target)"
-lab_need fio mkfs.ext4 blkdiscard blockdev jq sha256sum cmp
+lab_need fio mkfs.ext4 fsck.ext4 blkdiscard blockdev jq sha256sum cmp timeout
 work=/run/ublk-suite
 mkdir -p "$work"
 
@@ -79,7 +85,10 @@ lab_modprobe ublk_drv
 lab_wait_for 10 "/dev/ublk-control" test -c /dev/ublk-control || lab_die "/dev/ublk-control did not appear"
 lab_log "ublk: ublk_drv loaded on $(uname -r)"
 
+iops="" iops2=""
+
 # ---- 1 queue: ext4, fio verify, discard ----
+case_basic() {
 start_disk --size 256M --queues 1
 [ "$(blockdev --getsize64 "$disk")" = $((256 << 20)) ] || lab_die "$disk has the wrong size"
 [ "$(blockdev --getss "$disk")" = 512 ] || lab_die "$disk logical block size is not 512"
@@ -106,8 +115,10 @@ fio --name=randread-qd32 --filename="$disk" --ioengine=io_uring --direct=1 --rw=
 iops=$(jq '.jobs[0].read.iops | floor' "$work/perf.json")
 lab_log "ublk: PERF 4k randread QD32, 1 queue, memory disk: $iops IOPS"
 stop_disk
+}
 
 # ---- 2 queues: ext4 and fio verify at QD64 ----
+case_queues2() {
 start_disk --size 256M --queues 2
 [ -d /sys/block/"$(basename "$disk")"/mq/1 ] || lab_log "ublk: note: the driver granted fewer than 2 queues"
 ext4_case
@@ -118,12 +129,24 @@ fio --name=randread-qd32-2q --filename="$disk" --ioengine=io_uring --direct=1 --
 iops2=$(jq '.jobs[0].read.iops | floor' "$work/perf2.json")
 lab_log "ublk: PERF 4k randread QD32 x 2 jobs, 2 queues, memory disk: $iops2 IOPS"
 stop_disk
+}
 
 # ---- 4096-byte logical blocks ----
+case_bs4k() {
 start_disk --size 128M --block-size 4096 --queues 1
 [ "$(blockdev --getss "$disk")" = 4096 ] || lab_die "$disk logical block size is not 4096"
 fio_verify "$disk" 8 4k-256k 32M
 ext4_case
 stop_disk
+}
 
-lab_log "ublk: suite PASS (1-queue IOPS $iops, 2-queue IOPS $iops2)"
+source "$(dirname "${BASH_SOURCE[0]}")/recovery_cases.sh"
+
+cases=${ISER_UBLK_CASES:-basic queues2 bs4k recovery abandoned noreissue}
+for c in $cases; do
+  declare -F "case_$c" >/dev/null || lab_die "unknown case $c"
+  start=$SECONDS
+  "case_$c"
+  lab_log "ublk: case $c PASS in $((SECONDS - start)) s"
+done
+lab_log "ublk: suite PASS ($cases; 1-queue IOPS ${iops:-n/a}, 2-queue IOPS ${iops2:-n/a})"

@@ -2,6 +2,8 @@
 // values the 6.12 driver validates (ublk_validate_params) and applies.
 #include <doctest/doctest.h>
 
+#include <cstring>
+
 #include "ublk/params.hpp"
 
 using namespace iser;
@@ -47,6 +49,22 @@ TEST_CASE("dev info: recovery only when asked for and offered; bad depth refused
     CHECK(build_dev_info(c, 0x1fe).error().code == EINVAL);
     c.depth = 4097;
     CHECK(!build_dev_info(c, 0x1fe));
+}
+
+TEST_CASE("dev info: USER_RECOVERY without REISSUE on request; the cookie goes to ublksrv_flags") {
+    DeviceConfig c;
+    c.geometry = disk(1 << 30);
+    c.reissue = false;
+    c.cookie = 0x9f2c6a0e5d4b1a77ull;
+    auto info = build_dev_info(c, 0x1fe);
+    REQUIRE(info);
+    CHECK(info->flags == (uapi::kFlagCmdIoctlEncode | uapi::kFlagUserRecovery));
+    CHECK(info->ublksrv_flags == 0x9f2c6a0e5d4b1a77ull);
+    // the cookie sits at byte 32 of the 64-byte ADD_DEV payload, where the driver keeps it
+    std::uint8_t raw[64];
+    std::memcpy(raw, &*info, sizeof raw);
+    CHECK(raw[32] == 0x77);
+    CHECK(raw[39] == 0x9f);
 }
 
 TEST_CASE("params: basic block of a 1 GiB 512e disk with cache and FUA") {
