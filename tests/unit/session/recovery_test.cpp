@@ -91,7 +91,10 @@ TEST_CASE("a dropped connection holds reads and writes, reinstates the session a
     SUBCASE("tcp") {}
     SUBCASE("iser") { o.target_moves_data = true; }
     o.hold_commands = true;
-    RecoveryRig rig(o);
+    RecoveryRig rig(o, [](session::SessionConfig& c) {
+        c.reconnect_delay_first = 100ms;  // time to look at the held state
+        c.reconnect_delay_max = 200ms;
+    });
     REQUIRE(rig.login().ok());
     const std::size_t first_login_requests = rig.target.login_requests.size();
     auto& disk = rig.target.lun(0).data;
@@ -117,7 +120,8 @@ TEST_CASE("a dropped connection holds reads and writes, reinstates the session a
                                                    rig.target.commands[2].cmd.itt, rig.target.commands[3].cmd.itt};
 
     rig.target.disconnect();
-    REQUIRE(rig.run_until([&] { return rig.session->state() == Session::State::Reconnecting; }));
+    REQUIRE(rig.run_until([&] { return !rig.events.empty(); }));
+    CHECK(rig.session->state() == Session::State::Reconnecting);
     CHECK(rec.done.empty());  // nothing failed
     CHECK(rig.session->tasks_in_flight() == 0);
     CHECK(rig.session->tasks_waiting() == 4);
@@ -341,7 +345,7 @@ TEST_CASE("a NOP-Out timeout drops the connection and reconnects; the held comma
     ScsiTask t;
     read_task(t, rec, rig.buffer(4096), 0, 4096);
     rig.session->submit(t);
-    REQUIRE(rig.run_until([&] { return rig.session->state() == Session::State::Reconnecting; }));
+    REQUIRE(rig.run_until([&] { return !rig.events.empty(); }));
     CHECK(rig.event_codes.at(0) == ETIMEDOUT);
     rig.target.options.answer_pings = true;
     rig.target.options.hold_commands = false;
