@@ -5,6 +5,22 @@
 #include <charconv>
 
 namespace iser::config {
+namespace {
+
+// Values quoted in messages come from the file and may hold line breaks or other control bytes;
+// each problem must stay one line.
+std::string one_line(const std::string& message) {
+    std::string out;
+    for (unsigned char c : message) {
+        if (c == '\n') out += "\\n";
+        else if (c == '\t') out += "\\t";
+        else if (c < 0x20 || c == 0x7f) out += '?';
+        else out += char(c);
+    }
+    return out;
+}
+
+}  // namespace
 
 std::string Problems::render(const std::string& source, std::size_t limit) const {
     auto sorted = items_;
@@ -17,7 +33,7 @@ std::string Problems::render(const std::string& source, std::size_t limit) const
             break;
         }
         if (!out.empty()) out += '\n';
-        out += source + ":" + std::to_string(line) + ": " + message;
+        out += source + ":" + std::to_string(line) + ": " + one_line(message);
     }
     return out;
 }
@@ -65,7 +81,9 @@ std::optional<Fields> read_fields(const YAML::Node& node, const std::vector<std:
     }
     Fields fields;
     for (auto it = node.begin(); it != node.end(); ++it) {
-        const YAML::Node& key = it->first;
+        // Copies: the iterator hands out a temporary pair; references into it would dangle.
+        const YAML::Node key = it->first;
+        const YAML::Node value = it->second;
         int key_line = line_of(key, line);
         if (!key.IsScalar()) {
             problems.add(key_line, "a key in " + where + " is not a plain word");
@@ -83,7 +101,7 @@ std::optional<Fields> read_fields(const YAML::Node& node, const std::vector<std:
                                        std::to_string(fields.find(name)->second.line) + ")");
             continue;
         }
-        fields.emplace(name, Field{it->second, key_line});
+        fields.emplace(name, Field{value, key_line});
     }
     return fields;
 }
