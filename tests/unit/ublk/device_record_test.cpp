@@ -4,12 +4,14 @@
 #include <doctest/doctest.h>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <string>
 
+#include "ublk/device_query.hpp"
 #include "ublk/device_record.hpp"
 
 using namespace iser::ublk;
@@ -138,4 +140,12 @@ TEST_CASE("cookies are non-zero and differ") {
     auto b = new_device_cookie();
     CHECK(a != 0);
     CHECK(a != b);
+}
+
+TEST_CASE("device numbers from a ublk-char class folder, ascending; other entries ignored") {
+    ScratchDir dir;
+    for (const char* name : {"ublkc10", "ublkc3", "ublkc0", "ublkb4", "ublkc07", "power"})
+        REQUIRE(::mkdir((dir.path + "/" + name).c_str(), 0755) == 0);
+    CHECK(list_device_ids(dir.path) == std::vector<int>{0, 3, 10});
+    CHECK(list_device_ids(dir.path + "/absent").empty());
 }
