@@ -19,6 +19,14 @@ lab_log "attached $dev over $TRANSPORT ($FRONTEND)"
 [[ $dev =~ $dev_pattern ]] || lab_die "login printed '$dev', not a $FRONTEND device"
 [ -b "$dev" ] || lab_die "$dev is not a block device"
 [ "$(blockdev --getsize64 "$dev")" = $((512 * 1024 * 1024)) ] || lab_die "size $(blockdev --getsize64 "$dev")"
+if [ "$FRONTEND" = ublk ]; then
+    # One session per ublk queue: min(CPUs, 4) of each by default.
+    want=$(( $(nproc) < 4 ? $(nproc) : 4 ))
+    queues=$(ls -d /sys/block/"${dev#/dev/}"/mq/* | wc -l)
+    [ "$queues" = "$want" ] || lab_die "$dev has $queues hardware queues, expected $want"
+    "$ISERCTL" list --json | jq -e --arg t "$iqn" '.sessions[] | select(.target == $t)' >/dev/null || lab_die "list does not show $iqn"
+    lab_log "$dev: $queues hardware queues; LIO reports: $(tr '\n' ' ' </sys/kernel/config/target/iscsi/"$iqn"/tpgt_1/dynamic_sessions 2>/dev/null)"
+fi
 
 for fs in ext4 xfs; do
     if [ $fs = ext4 ]; then mkfs.ext4 -q -F "$dev"; else mkfs.xfs -q -f "$dev"; fi
