@@ -51,12 +51,20 @@ case_recovery() {
   mkdir -p "$work/mnt"
   mkfs.ext4 -q -F "$disk" || lab_die "mkfs.ext4 on $disk failed"
   mount "$disk" "$work/mnt" || lab_die "mount $disk failed"
-  timeout 300 fio --name=recovery --directory="$work/mnt" --filename=fio-recovery.dat --size=96M \
-      --ioengine=io_uring --direct=1 --rw=randwrite --bsrange=4k-128k --iodepth=32 --runtime=20 --time_based \
-      --verify=crc32c --verify_fatal=1 --do_verify=1 --verify_backlog=256 --randrepeat=0 --eta=never \
+  # Size-based (not time_based): fio writes every block of the file once in random order, then
+  # reads all of it back and checks each crc32c (a time_based job ends at its runtime without
+  # that final verify pass).
+  local written0
+  written0=$(awk '{print $7}' "/sys/block/ublkb$id/stat")
+  timeout 400 fio --name=recovery --directory="$work/mnt" --filename=fio-recovery.dat --size=96M \
+      --ioengine=io_uring --direct=1 --rw=randwrite --bsrange=4k-128k --iodepth=32 \
+      --verify=crc32c --verify_fatal=1 --do_verify=1 --randrepeat=0 --eta=never \
       --output="$work/fio-recovery.txt" &
   local fio_pid=$!
-  sleep 6
+  # kill once fio has put 16 MiB on the device: mid-run whatever the machine's speed
+  lab_wait_for 120 "16 MiB of fio writes" bash -c \
+    "[ \$(( \$(awk '{print \$7}' /sys/block/ublkb$id/stat) - $written0 )) -ge 32768 ]" ||
+    lab_die "fio did not write 16 MiB in 120 s"
   kill -0 "$fio_pid" 2>/dev/null || { cat "$work/fio-recovery.txt" >&2; lab_die "fio ended before the kill"; }
   local inflight
   inflight=$(cat "/sys/block/ublkb$id/inflight" | tr -s ' ' | sed 's/^ //')
