@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "initiator/datamover/iser/iser_datamover.hpp"
+#include "initiator/datamover/iser/iser_work_requests.hpp"
 
 namespace iser::datamover {
 namespace {
@@ -48,11 +49,15 @@ IserDatamover::IserDatamover(EventLoop& loop, Logger& log, Events& events)
     : IserDatamover(loop, log, events, busy_poll_from_env()) {}
 
 IserDatamover::IserDatamover(EventLoop& loop, Logger& log, Events& events, std::uint32_t busy_poll_us)
-    : loop_(loop), log_(log), events_(events), busy_poll_us_(busy_poll_us) {}
+    : loop_(loop), log_(log), events_(events), busy_poll_us_(busy_poll_us),
+      wrs_(std::make_unique<WorkRequests>()), anchor_(new DeferAnchor{this, false}) {}
 
 IserDatamover::~IserDatamover() {
     close();
     *alive_ = false;
+    // A deferred task still queued on the loop frees the anchor when it runs.
+    if (anchor_->scheduled) anchor_->owner = nullptr;
+    else delete anchor_;
 }
 
 Error IserDatamover::no_device_error(const std::string& step, int err) const {
@@ -190,19 +195,25 @@ bool IserDatamover::create_resources() {
     if (!cq_) return fail(make_error(errno, std::string("ibv_create_cq: ") + std::strerror(errno))), false;
     if (ibv_req_notify_cq(cq_, 0) != 0)
         return fail(make_error(errno, std::string("ibv_req_notify_cq: ") + std::strerror(errno))), false;
+    cq_armed_ = true;
 
     ibv_qp_init_attr qp{};
     qp.send_cq = cq_;
     qp.recv_cq = cq_;
     qp.qp_type = IBV_QPT_RC;
-    qp.sq_sig_all = 1;  // every send completion frees a send buffer
+    qp.sq_sig_all = 0;  // selective: see kSignalInterval
     qp.cap.max_send_wr = depth;
     qp.cap.max_recv_wr = depth;
     qp.cap.max_send_sge = 2;  // headers + immediate data
     qp.cap.max_recv_sge = 1;
-    if (rdma_create_qp(id_, pd_, &qp) != 0)
-        return fail(make_error(errno, std::string("rdma_create_qp: ") + std::strerror(errno))), false;
+    qp.cap.max_inline_data = kWantedInline;
+    if (rdma_create_qp(id_, pd_, &qp) != 0) {
+        qp.cap.max_inline_data = 0;  // a device without inline sends
+        if (rdma_create_qp(id_, pd_, &qp) != 0)
+            return fail(make_error(errno, std::string("rdma_create_qp: ") + std::strerror(errno))), false;
+    }
     qp_created_ = true;
+    max_inline_ = qp.cap.max_inline_data;  // what the device granted
 
     if (auto st = loop_.add_fd(comp_channel_->fd, EPOLLIN, [this](std::uint32_t) { on_cq_channel(); }); !st)
         return fail(st.take_error()), false;
@@ -211,8 +222,13 @@ bool IserDatamover::create_resources() {
     // Registered once: the send buffers, the login receive buffer, and any I/O memory that was
     // allocated before the device was known.
     if (!register_pool(send_pool_, depth, kIserPduHeaderBytes + kMaxControlData, "send buffers")) return false;
-    free_sends_.clear();
-    for (std::uint32_t i = depth; i-- > 0;) free_sends_.push_back(i);
+    send_ring_.reset(depth, kSignalInterval);
+    wrs_->send.assign(depth, ibv_send_wr{});
+    wrs_->send_sge.assign(depth, {});
+    for (std::uint32_t i = 0; i < depth; ++i) {
+        wrs_->send[i].sg_list = wrs_->send_sge[i].data();
+        wrs_->send[i].opcode = IBV_WR_SEND;
+    }
     if (!register_pool(login_pool_, 1, kIserPduHeaderBytes + kLoginRecvData, "login receive buffer")) return false;
     std::vector<Region> unregistered(io_regions_.all().begin(), io_regions_.all().end());
     io_regions_.clear();
@@ -261,6 +277,10 @@ void IserDatamover::stop_io() {
         ibv_modify_qp(id_->qp, &attr, IBV_QP_STATE);
     }
     pending_.clear();
+    send_ring_.drop_unposted();
+    wrs_->recv_first = wrs_->recv_last = nullptr;
+    wrs_->recv_queued = 0;
+    polling_ = false;
 }
 
 void IserDatamover::close() {
@@ -288,6 +308,7 @@ void IserDatamover::release() {
     for (const Region& r : io_regions_.all())
         if (r.handle) ibv_dereg_mr(static_cast<ibv_mr*>(r.handle));
     io_regions_.clear();
+    *wrs_ = WorkRequests{};
     if (pd_) ibv_dealloc_pd(pd_);
     pd_ = nullptr;
     if (id_) rdma_destroy_id(id_);

@@ -1,6 +1,7 @@
 // Data path of the iSER datamover: sends from the registered send-buffer pool, receives
 // parsed and handed to the session, the completion channel on the loop.
 #include "initiator/datamover/iser/iser_datamover.hpp"
+#include "initiator/datamover/iser/iser_work_requests.hpp"
 
 #include <infiniband/verbs.h>
 #include <rdma/rdma_cma.h>
@@ -77,13 +78,7 @@ Status IserDatamover::send_pdu(const pdu::Bhs& bhs, Bytes data) {
         if (!post_receive(login_pool_, 0, kLoginRecvKind)) return make_error(ECONNRESET, "connection lost");
         login_recv_posted_ = true;
     }
-    PendingSend send{pdu::IserHeader{}, bhs, data, nullptr, 0, 0};
-    if (!pending_.empty() || free_sends_.empty()) {
-        pending_.push_back(send);
-        return {};
-    }
-    if (!post_send(send)) return make_error(ECONNRESET, "connection lost");
-    return {};
+    return submit(PendingSend{pdu::IserHeader{}, bhs, data, nullptr, 0, 0});
 }
 
 Status IserDatamover::send_command(const pdu::Bhs& bhs, const CommandPayload& payload) {
@@ -105,47 +100,60 @@ Status IserDatamover::send_command(const pdu::Bhs& bhs, const CommandPayload& pa
             send.immediate_lkey = (*region)->lkey;
         }
     }
-    if (!pending_.empty() || free_sends_.empty()) {
+    return submit(send);
+}
+
+Status IserDatamover::submit(const PendingSend& send) {
+    if (!pending_.empty() || send_ring_.free() == 0) {
         pending_.push_back(send);
         return {};
     }
-    if (!post_send(send)) return make_error(ECONNRESET, "connection lost");
+    queue_send(send);
     return {};
 }
 
-bool IserDatamover::post_send(const PendingSend& send) {
-    const std::uint32_t slot = free_sends_.back();
+// Fills the next ring slot and links its WR to the chain the deferred task posts.
+void IserDatamover::queue_send(const PendingSend& send) {
+    const SendRing::Reserved r = send_ring_.reserve();
+    const std::uint32_t slot = send_ring_.slot(r.pos);
     std::uint8_t* buf = send_pool_.slot(slot);
     std::size_t len = write_send_buffer(MutableBytes(buf, send_pool_.slot_bytes), send.iser, send.bhs, send.data);
 
-    ibv_sge sge[2];
+    auto& sge = wrs_->send_sge[slot];
     sge[0] = ibv_sge{reinterpret_cast<std::uintptr_t>(buf), std::uint32_t(len), send_pool_.mr->lkey};
-    int nsge = 1;
+    ibv_send_wr& wr = wrs_->send[slot];
+    wr.num_sge = 1;
     if (send.immediate_bytes) {
         // Immediate data rides in the same Send, straight from the task buffer (isert rejects
         // it in a separate message).
         sge[1] = ibv_sge{reinterpret_cast<std::uintptr_t>(send.immediate), send.immediate_bytes, send.immediate_lkey};
-        nsge = 2;
+        wr.num_sge = 2;
     }
-    ibv_send_wr wr{};
-    wr.wr_id = make_wr_id(kSendKind, slot);
-    wr.sg_list = sge;
-    wr.num_sge = nsge;
-    wr.opcode = IBV_WR_SEND;
-    wr.send_flags = IBV_SEND_SIGNALED;
+    wr.wr_id = make_wr_id(kSendKind, r.pos);
+    wr.next = nullptr;
+    wr.send_flags = 0;
+    if (len + send.immediate_bytes <= max_inline_) wr.send_flags |= IBV_SEND_INLINE;
+    if (r.signal) wr.send_flags |= IBV_SEND_SIGNALED;
+    if (r.links_previous) wrs_->send[send_ring_.slot(r.pos - 1)].next = &wr;
+    schedule_deferred();
+    if (busy_poll_us_ && !polling_) start_polling();
+}
+
+// Posts the chain of unposted sends with one ibv_post_send.
+bool IserDatamover::post_queued_sends() {
+    if (!send_ring_.has_unposted() || failed_) return !failed_;
     ibv_send_wr* bad = nullptr;
-    if (int rc = ibv_post_send(id_->qp, &wr, &bad); rc != 0) {
+    if (int rc = ibv_post_send(id_->qp, &wrs_->send[send_ring_.slot(send_ring_.first_unposted())], &bad); rc != 0) {
         fail(make_error(rc, std::string("ibv_post_send: ") + std::strerror(rc)));
         return false;
     }
-    free_sends_.pop_back();
-    ++posted_sends_;
+    send_ring_.mark_posted();
     return true;
 }
 
 void IserDatamover::flush_pending() {
-    while (!pending_.empty() && !free_sends_.empty() && !failed_) {
-        if (!post_send(pending_.front())) return;
+    while (!pending_.empty() && send_ring_.free() > 0 && !failed_) {
+        queue_send(pending_.front());
         pending_.pop_front();
     }
 }
@@ -165,6 +173,28 @@ bool IserDatamover::post_receive(const SlotPool& pool, std::uint32_t index, std:
     return true;
 }
 
+void IserDatamover::queue_receive(std::uint32_t index) {
+    ibv_recv_wr* wr = &wrs_->recv[index];
+    wr->next = nullptr;
+    if (wrs_->recv_last) wrs_->recv_last->next = wr;
+    else wrs_->recv_first = wr;
+    wrs_->recv_last = wr;
+    ++wrs_->recv_queued;
+}
+
+bool IserDatamover::post_queued_receives() {
+    if (!wrs_->recv_first || failed_) return !failed_;
+    ibv_recv_wr* bad = nullptr;
+    int rc = ibv_post_recv(id_->qp, wrs_->recv_first, &bad);
+    wrs_->recv_first = wrs_->recv_last = nullptr;
+    if (rc != 0) {
+        fail(make_error(rc, std::string("ibv_post_recv: ") + std::strerror(rc)));
+        return false;
+    }
+    posted_recvs_ += std::exchange(wrs_->recv_queued, 0);
+    return true;
+}
+
 Status IserDatamover::enter_full_feature(const FeatureParams& params) {
     if (failed_) return make_error(ENOTCONN, "not connected");
     if (params.header_digest || params.data_digest)
@@ -181,8 +211,17 @@ Status IserDatamover::enter_full_feature(const FeatureParams& params) {
     max_recv_data_ = params.max_recv_data_segment;
     if (!register_pool(recv_pool_, depth + kControlSlack, kIserPduHeaderBytes + max_recv_data_, "receive buffers"))
         return make_error(ENOMEM, "cannot register the iSER receive buffers");
-    for (std::uint32_t i = 0; i < recv_pool_.count; ++i)
-        if (!post_receive(recv_pool_, i, kRecvKind)) return make_error(ECONNRESET, "connection lost");
+    wrs_->recv.assign(recv_pool_.count, ibv_recv_wr{});
+    wrs_->recv_sge.assign(recv_pool_.count, ibv_sge{});
+    for (std::uint32_t i = 0; i < recv_pool_.count; ++i) {
+        wrs_->recv_sge[i] = ibv_sge{reinterpret_cast<std::uintptr_t>(recv_pool_.slot(i)), std::uint32_t(recv_pool_.slot_bytes),
+                                    recv_pool_.mr->lkey};
+        wrs_->recv[i].wr_id = make_wr_id(kRecvKind, i);
+        wrs_->recv[i].sg_list = &wrs_->recv_sge[i];
+        wrs_->recv[i].num_sge = 1;
+        queue_receive(i);
+    }
+    if (!post_queued_receives()) return make_error(ECONNRESET, "connection lost");
     return {};
 }
 
@@ -190,55 +229,106 @@ void IserDatamover::on_cq_channel() {
     ibv_cq* cq = nullptr;
     void* ctx = nullptr;
     if (ibv_get_cq_event(comp_channel_, &cq, &ctx) != 0) return;  // EAGAIN: nothing new
-    ++unacked_cq_events_;
-    auto alive = alive_;
-    // Re-arm first, then drain: a completion arriving after the drain raises a new event.
-    if (ibv_req_notify_cq(cq_, 0) != 0) return fail(make_error(errno, "ibv_req_notify_cq failed"));
-    if (!drain_cq() || !*alive) return;
-    if (busy_poll_us_) busy_poll();
-    if (!*alive || closed_) return;
     // Acking takes a mutex inside libibverbs: batch it.
-    if (unacked_cq_events_ >= 64) ibv_ack_cq_events(cq_, std::exchange(unacked_cq_events_, 0));
+    if (++unacked_cq_events_ >= 64) ibv_ack_cq_events(cq_, std::exchange(unacked_cq_events_, 0));
+    cq_armed_ = false;
+    if (drain_cq() < 0) return;
+    if (busy_poll_us_) return start_polling();
+    arm_and_drain();
 }
 
-void IserDatamover::busy_poll() {
-    auto alive = alive_;
-    auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(busy_poll_us_);
-    while (!failed_ && *alive && std::chrono::steady_clock::now() < until) {
-        ibv_wc wc[kPollBatch];
-        int n = ibv_poll_cq(cq_, kPollBatch, wc);
-        if (n <= 0) continue;
-        for (int i = 0; i < n; ++i)
-            if (!handle_completion(wc[i]) || !*alive) return;
-        until = std::chrono::steady_clock::now() + std::chrono::microseconds(busy_poll_us_);
+// Arms the CQ, then drains what arrived before the arming took effect (it raises no event).
+bool IserDatamover::arm_and_drain() {
+    if (!cq_armed_) {
+        if (ibv_req_notify_cq(cq_, 0) != 0) return fail(make_error(errno, "ibv_req_notify_cq failed")), false;
+        cq_armed_ = true;
     }
+    return drain_cq() >= 0;
 }
 
-// Returns false when the datamover failed or was closed/destroyed during a callback.
-bool IserDatamover::drain_cq() {
+// Busy polling: the CQ stays unarmed while a deferred task polls it once per loop iteration.
+void IserDatamover::start_polling() {
+    polling_ = true;
+    poll_until_ = std::chrono::steady_clock::now() + std::chrono::microseconds(busy_poll_us_);
+    schedule_deferred();
+}
+
+void IserDatamover::poll_step() {
+    int n = drain_cq();
+    if (n < 0) return;
+    auto now = std::chrono::steady_clock::now();
+    if (n > 0 || send_ring_.has_unposted()) poll_until_ = now + std::chrono::microseconds(busy_poll_us_);
+    if (now < poll_until_) return schedule_deferred();
+    polling_ = false;  // idle long enough: sleep in epoll until the CQ raises an event
     auto alive = alive_;
+    if (arm_and_drain() && *alive && !failed_ && polling_) schedule_deferred();
+}
+
+void IserDatamover::schedule_deferred() {
+    if (anchor_->scheduled) return;
+    anchor_->scheduled = true;
+    DeferAnchor* anchor = anchor_;
+    loop_.defer([anchor] {
+        if (!anchor->owner) {  // the datamover is gone
+            delete anchor;
+            return;
+        }
+        anchor->scheduled = false;
+        anchor->owner->run_deferred();
+    });
+}
+
+// Once per loop iteration that queued work: post the send chain, and poll when busy polling.
+void IserDatamover::run_deferred() {
+    if (failed_) return;
+    if (!post_queued_sends()) return;
+    if (polling_) poll_step();
+}
+
+// Polls until the CQ is empty. Returns the completions handled, or -1 when the datamover failed
+// or was closed/destroyed during a callback.
+int IserDatamover::drain_cq() {
+    auto alive = alive_;
+    int handled = 0;
     for (;;) {
         ibv_wc wc[kPollBatch];
         int n = ibv_poll_cq(cq_, kPollBatch, wc);
-        if (n < 0) return fail(make_error(EIO, "ibv_poll_cq failed")), false;
-        for (int i = 0; i < n; ++i)
-            if (!handle_completion(wc[i]) || !*alive || failed_) return false;
-        if (n < kPollBatch) return true;
+        if (n < 0) return fail(make_error(EIO, "ibv_poll_cq failed")), -1;
+        for (int i = 0; i < n; ++i) {
+            if (!handle_completion(wc[i]) || !*alive || failed_) {
+                // Count the rest as done, so close() does not wait for them.
+                if (*alive)
+                    for (int j = i + 1; j < n; ++j) account(wc[j]);
+                return -1;
+            }
+        }
+        handled += n;
+        if (!post_queued_receives()) return -1;
+        if (n < kPollBatch) return handled;
+    }
+}
+
+// Bookkeeping of one completion: send positions complete in order, so a send completion
+// (signaled, or flushed with an error) frees every slot up to its own.
+void IserDatamover::account(const ibv_wc& wc) {
+    const std::uint32_t kind = std::uint32_t(wc.wr_id >> 32);
+    if (kind == kSendKind) {
+        send_ring_.complete(std::uint32_t(wc.wr_id));
+    } else {
+        --posted_recvs_;
     }
 }
 
 bool IserDatamover::handle_completion(const ibv_wc& wc) {
     const std::uint32_t kind = std::uint32_t(wc.wr_id >> 32);
     const std::uint32_t index = std::uint32_t(wc.wr_id);
-    if (kind == kSendKind) --posted_sends_;
-    else --posted_recvs_;
+    account(wc);
     if (wc.status != IBV_WC_SUCCESS) {
         fail(make_error(EIO, std::string("iSER ") + (kind == kSendKind ? "send" : "receive") + " to " + portal_ +
                                  " failed: " + ibv_wc_status_str(wc.status)));
         return false;
     }
     if (kind == kSendKind) {
-        free_sends_.push_back(index);
         flush_pending();
         return !failed_;
     }
@@ -253,24 +343,23 @@ bool IserDatamover::handle_completion(const ibv_wc& wc) {
     auto alive = alive_;
     events_.on_pdu(pdu->bhs, pdu->data);
     if (!*alive || failed_) return false;
-    // The login buffer is reposted by the next Login Request; full-feature buffers at once.
-    if (kind == kRecvKind) return post_receive(recv_pool_, index, kRecvKind);
+    // The login buffer is reposted by the next Login Request; full-feature buffers with the
+    // rest of this poll batch.
+    if (kind == kRecvKind) queue_receive(index);
     return true;
 }
 
 void IserDatamover::drain_flushed() {
-    // After the QP moved to error every posted work request completes with a flush status;
-    // collect them (bounded) so no completion refers to memory we are about to free.
+    // After the QP moved to error every posted work request completes with a flush status
+    // (unsignaled sends too); collect them (bounded) so no completion refers to memory we are
+    // about to free.
     if (!cq_) return;
     auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(200);
-    while ((posted_sends_ || posted_recvs_) && std::chrono::steady_clock::now() < deadline) {
+    while ((send_ring_.has_outstanding() || posted_recvs_) && std::chrono::steady_clock::now() < deadline) {
         ibv_wc wc[kPollBatch];
         int n = ibv_poll_cq(cq_, kPollBatch, wc);
         if (n < 0) break;
-        for (int i = 0; i < n; ++i) {
-            if ((wc[i].wr_id >> 32) == kSendKind) --posted_sends_;
-            else --posted_recvs_;
-        }
+        for (int i = 0; i < n; ++i) account(wc[i]);
         if (n == 0) usleep(1000);
     }
 }

@@ -4,17 +4,28 @@
 // live in memory registered once by add_io_memory().
 //
 // One event channel (rdma_cm) and one completion channel (send + receive CQ) on the session's
-// EventLoop. Sends use a fixed pool of registered buffers (iSER header + BHS + small control
-// data); a SCSI Command's immediate data rides in the same Send as a second SGE pointing into
-// the task buffer (zero copy). When every send buffer is in use, sends wait in FIFO order.
+// EventLoop. Sends use a ring of registered buffers (iSER header + BHS + small control data); a
+// SCSI Command's immediate data rides in the same Send as a second SGE pointing into the task
+// buffer (zero copy). When every send buffer is in use, sends wait in FIFO order.
+//
+// Per-I/O cost (each verb on rxe is a system call, and each CQ wake-up three more):
+// - Sends are signaled selectively: one in kSignalInterval, and every one when the ring runs
+//   low. An RC send queue completes in order, so one signaled completion frees every slot
+//   posted before it; the target's answer, not the send completion, is what an I/O waits for.
+// - Sends are linked into one work-request chain and posted once per loop iteration (a
+//   deferred task), receives are reposted as one chain per CQ poll batch.
+// - Small PDUs (a SCSI Command without immediate data) go inline when the device allows it.
+// - Completion events are acked in batches; the CQ is drained, armed, drained again.
 //
 // Sizing: the QP is created before login, when the session's queue depth is not known yet, so it
 // is sized for kMaxCommands commands plus kControlSlack control PDUs; enter_full_feature() clamps
 // a larger queue depth to that (more commands simply wait for a send buffer, and the target's
 // answers for a receive: rnr_retry 7 makes that a delay, never an error).
 //
-// Busy polling: ISER_BUSY_POLL_US=N in the environment (or the constructor flag) keeps polling
-// the CQ for up to N microseconds after it runs dry before going back to epoll.
+// Busy polling: ISER_BUSY_POLL_US=N in the environment (or the constructor flag) keeps the CQ
+// unarmed and polls it once per loop iteration (a deferred task, so the loop's epoll_wait does not
+// block and the other fds, e.g. ublk's, are still served) for up to N microseconds after the last
+// completion or send; then the CQ is armed again and the loop sleeps in epoll.
 #pragma once
 #include <cstdint>
 #include <deque>
@@ -27,6 +38,7 @@
 #include "initiator/datamover/datamover.hpp"
 #include "initiator/datamover/iser/iser_wire.hpp"
 #include "initiator/datamover/iser/region_table.hpp"
+#include "initiator/datamover/iser/send_ring.hpp"
 
 struct rdma_event_channel;
 struct rdma_cm_id;
@@ -45,6 +57,8 @@ public:
     static constexpr std::uint32_t kControlSlack = 16;  // NOP-In/Out, Async, Reject, Text, Logout, TMF
     static constexpr std::uint32_t kMaxControlData = 8192;  // data of a non-SCSI-Command PDU we send
     static constexpr std::uint32_t kLoginRecvData = 8192;
+    static constexpr std::uint32_t kSignalInterval = 16;  // one signaled Send in this many
+    static constexpr std::uint32_t kWantedInline = 128;   // a SCSI Command's headers fit (76 bytes)
 
     IserDatamover(EventLoop& loop, Logger& log, Events& events);
     IserDatamover(EventLoop& loop, Logger& log, Events& events, std::uint32_t busy_poll_us);
@@ -61,6 +75,13 @@ public:
     void close() override;
 
 private:
+    struct WorkRequests;  // the preallocated verbs work requests (iser_work_requests.hpp)
+    // The loop's deferred task only captures this (allocation-free std::function); it outlives
+    // the datamover when a task is still queued at destruction, and the task then frees it.
+    struct DeferAnchor {
+        IserDatamover* owner;
+        bool scheduled;
+    };
     // A PDU waiting for a send buffer.
     struct PendingSend {
         pdu::IserHeader iser;
@@ -89,14 +110,23 @@ private:
 
     // Data path (iser_datamover.cpp).
     void on_cq_channel();
-    bool drain_cq();
+    int drain_cq();  // completions handled, or -1 when the datamover failed or is gone
     bool handle_completion(const ibv_wc& wc);
-    bool post_send(const PendingSend& send);
+    void account(const ibv_wc& wc);
+    void queue_send(const PendingSend& send);
+    Status submit(const PendingSend& send);
+    bool post_queued_sends();
     void flush_pending();
     bool post_receive(const SlotPool& pool, std::uint32_t index, std::uint32_t kind);
+    void queue_receive(std::uint32_t index);
+    bool post_queued_receives();
     bool register_pool(SlotPool& pool, std::uint32_t count, std::size_t slot_bytes, const char* what);
     Result<ibv_mr*> register_memory(std::uint8_t* base, std::size_t size, const char* what);
-    void busy_poll();
+    bool arm_and_drain();
+    void start_polling();
+    void poll_step();
+    void schedule_deferred();
+    void run_deferred();
 
     // Teardown (iser_connect.cpp).
     void fail(Error why);
@@ -129,14 +159,21 @@ private:
     FeatureParams params_;
     bool full_feature_ = false;
 
-    SlotPool send_pool_;
-    std::vector<std::uint32_t> free_sends_;
+    SlotPool send_pool_;  // one buffer per SendRing slot
+    SendRing send_ring_;
+    std::uint32_t max_inline_ = 0;
     std::deque<PendingSend> pending_;
     SlotPool login_pool_;  // one Login Response buffer
     bool login_recv_posted_ = false;
     SlotPool recv_pool_;   // full feature receives
     std::uint32_t max_recv_data_ = kLoginRecvData;
-    std::uint32_t posted_sends_ = 0, posted_recvs_ = 0;
+    std::uint32_t posted_recvs_ = 0;
+    std::unique_ptr<WorkRequests> wrs_;
+    DeferAnchor* anchor_ = nullptr;
+
+    bool cq_armed_ = false;
+    bool polling_ = false;
+    std::chrono::steady_clock::time_point poll_until_{};
 
     RegionTable io_regions_;  // add_io_memory() regions (registered when the PD exists)
 };
