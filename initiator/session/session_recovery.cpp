@@ -107,13 +107,14 @@ void Session::reconnect_attempt() {
 
 void Session::reconnect_failed(const Error& why) {
     if (login_timer_) loop_.cancel_timer(std::exchange(login_timer_, 0));
+    // The target answered but refused the login (status class 2: not found, authentication,
+    // missing parameter...): that needs an operator, though the target may come back configured.
+    const bool refused = login_ != nullptr && why.code != ETIMEDOUT && why.code != ECONNRESET;
     login_.reset();
     reconnecting_login_ = false;
     const Portal& p = current_portal();
     backoff_ = std::min(std::max(backoff_ * 2, config_.reconnect_delay_first), config_.reconnect_delay_max);
-    // Logged every time, at error level when the target answered but refused us (unknown
-    // target, authentication): that needs an operator, though the target may come back.
-    const bool refused = why.code == ENOENT || why.code == EACCES || why.code == EPERM;
+    // Logged every time, at error level when refused.
     if (refused)
         ISER_LOG_ERROR(log_, "%s:%u: login for %s refused: %s; retrying in %lld ms", p.host.c_str(), p.port,
                        config_.login.target_name.c_str(), why.message.c_str(), (long long)backoff_.count());
