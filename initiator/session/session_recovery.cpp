@@ -19,8 +19,8 @@ void Session::recovery_event(RecoveryEvent event, const Error* why) {
 
 void Session::connection_lost(const Error& why, milliseconds min_wait) {
     const Portal& p = current_portal();
-    ISER_LOG_WARN(log_, "%s:%u: connection lost (%s); holding %u in flight and reconnecting", p.host.c_str(), p.port,
-                  why.message.c_str(), tasks_.in_use());
+    ISER_LOG_WARN(log_, "%s:%u: connection lost (%s); holding %u commands in flight and %u queued; reconnecting",
+                  p.host.c_str(), p.port, why.message.c_str(), tasks_.in_use(), tasks_waiting());
     // The datamover may still be on the stack (an Async Message, a logout response): close it
     // now, destroy it only when the next one is made. Later reports about it are stale.
     if (datamover_) datamover_->close();
