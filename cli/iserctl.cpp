@@ -25,6 +25,7 @@ constexpr Verb kVerbs[] = {
     {"list", run_list, "show sessions, LUNs and devices"},
     {"shutdown", run_shutdown, "ask iserd to exit once every session is logged out"},
     {"apply", run_apply, "make sessions, devices and mounts match /etc/iser/iser.yaml"},
+    {"stats", run_stats, "show per-device IOPS, bandwidth, latency, retries and reconnects"},
 };
 
 void print_usage(const po::options_description& options) {

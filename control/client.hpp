@@ -20,6 +20,7 @@ public:
     Result<LoginReply> login(const LoginRequest& r) const { return narrow<LoginReply>(call(r)); }
     Result<LogoutReply> logout(const LogoutRequest& r) const { return narrow<LogoutReply>(call(r)); }
     Result<ListReply> list() const { return narrow<ListReply>(call(ListRequest{})); }
+    Result<StatsReply> stats() const { return narrow<StatsReply>(call(StatsRequest{})); }
     Status shutdown() const {
         auto r = call(ShutdownRequest{});
         if (!r) return r.take_error();

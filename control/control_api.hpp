@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "common/io_stats.hpp"
 #include "common/result.hpp"
 
 namespace iser::control {
@@ -81,6 +82,21 @@ struct ListReply {
     std::vector<SessionInfo> sessions;
 };
 
+// One attached device: cumulative counters since it was attached (the CLI subtracts two
+// snapshots for rates and interval percentiles).
+struct DeviceStats {
+    std::string target, path, state;
+    std::uint32_t lun = 0;
+    std::uint32_t sessions = 0;           // lanes: one session per ublk queue
+    std::uint64_t uptime_ms = 0;          // since the device was attached
+    IoStats io;                           // every queue of the device together
+    // Session recovery, summed over the device's sessions (shared by the LUNs of a target).
+    std::uint64_t reconnects = 0, command_timeouts = 0, aborts = 0, lun_resets = 0, retries = 0;
+};
+struct StatsReply {
+    std::vector<DeviceStats> devices;
+};
+
 // iserd implements this. Calls arrive on the control thread and may block (control plane only).
 // Errors carry one line for the user, e.g. "cannot reach 10.0.0.1:3260: connection refused".
 class Handler {
@@ -90,6 +106,7 @@ public:
     virtual Result<LoginReply> login(const LoginRequest&) = 0;
     virtual Result<LogoutReply> logout(const LogoutRequest&) = 0;
     virtual Result<ListReply> list() = 0;
+    virtual Result<StatsReply> stats() = 0;
     // Asks iserd to exit once every session is logged out.
     virtual Status shutdown() = 0;
 };

@@ -112,6 +112,7 @@ Result<Reply> dispatch(Handler& handler, const Request& request) {
         Result<Reply> operator()(const LoginRequest& r) { return widen(h.login(r)); }
         Result<Reply> operator()(const LogoutRequest& r) { return widen(h.logout(r)); }
         Result<Reply> operator()(const ListRequest&) { return widen(h.list()); }
+        Result<Reply> operator()(const StatsRequest&) { return widen(h.stats()); }
         Result<Reply> operator()(const ShutdownRequest&) {
             Status s = h.shutdown();
             if (!s) return s.take_error();

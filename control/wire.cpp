@@ -12,7 +12,7 @@ namespace {
 // ordered_json keeps "op"/"ok" first and the negotiated keys in the order iserd gave them.
 using Json = nlohmann::ordered_json;
 
-const char* const kOpNames[] = {"discover", "login", "logout", "list", "shutdown"};
+const char* const kOpNames[] = {"discover", "login", "logout", "list", "shutdown", "stats"};
 static_assert(std::size(kOpNames) == std::variant_size_v<Request>);
 
 Error invalid(std::string message) { return make_error(EINVAL, std::move(message)); }
@@ -170,6 +170,7 @@ Json to_json(const LogoutRequest& r) {
 
 Json to_json(const ListRequest&) { return Json::object(); }
 Json to_json(const ShutdownRequest&) { return Json::object(); }
+Json to_json(const StatsRequest&) { return Json::object(); }
 
 Result<Request> read_discover(ObjectReader& in) {
     DiscoverRequest r;
@@ -286,6 +287,38 @@ Json to_json(const ListReply& r) {
 
 Json to_json(const ShutdownReply&) { return Json::object(); }
 
+Json to_json(const StatsReply& r) {
+    Json devices = Json::array();
+    for (const auto& d : r.devices) {
+        // The histogram travels sparse: [bucket, count] pairs for the non-empty buckets.
+        Json latency = Json::array();
+        const auto& counts = d.io.latency.counts();
+        for (std::size_t b = 0; b < counts.size(); ++b)
+            if (counts[b]) latency.push_back({b, counts[b]});
+        devices.push_back({{"target", d.target},
+                           {"lun", d.lun},
+                           {"path", d.path},
+                           {"state", d.state},
+                           {"sessions", d.sessions},
+                           {"uptime_ms", d.uptime_ms},
+                           {"reads", d.io.reads},
+                           {"writes", d.io.writes},
+                           {"flushes", d.io.flushes},
+                           {"discards", d.io.discards},
+                           {"write_zeroes", d.io.write_zeroes},
+                           {"read_bytes", d.io.read_bytes},
+                           {"write_bytes", d.io.write_bytes},
+                           {"errors", d.io.errors},
+                           {"latency_us_histogram", std::move(latency)},
+                           {"reconnects", d.reconnects},
+                           {"command_timeouts", d.command_timeouts},
+                           {"aborts", d.aborts},
+                           {"lun_resets", d.lun_resets},
+                           {"retries", d.retries}});
+    }
+    return {{"devices", std::move(devices)}};
+}
+
 // Calls fn(element_reader) for each object in array member `key`.
 template <class Fn>
 Status each_object(ObjectReader& in, const char* key, const std::string& what, Fn fn) {
@@ -379,6 +412,46 @@ Result<Reply> read_reply(ObjectReader& in, const ListRequest&) {
 
 Result<Reply> read_reply(ObjectReader&, const ShutdownRequest&) { return Reply{ShutdownReply{}}; }
 
+Result<Reply> read_reply(ObjectReader& in, const StatsRequest&) {
+    StatsReply r;
+    ISER_TRY(each_object(in, "devices", "stats reply", [&](ObjectReader& s) -> Status {
+        DeviceStats d;
+        ISER_TRY(s.string("target", d.target, true));
+        ISER_TRY(s.number("lun", d.lun));
+        ISER_TRY(s.string("path", d.path));
+        ISER_TRY(s.string("state", d.state));
+        ISER_TRY(s.number("sessions", d.sessions));
+        ISER_TRY(s.number("uptime_ms", d.uptime_ms));
+        ISER_TRY(s.number("reads", d.io.reads));
+        ISER_TRY(s.number("writes", d.io.writes));
+        ISER_TRY(s.number("flushes", d.io.flushes));
+        ISER_TRY(s.number("discards", d.io.discards));
+        ISER_TRY(s.number("write_zeroes", d.io.write_zeroes));
+        ISER_TRY(s.number("read_bytes", d.io.read_bytes));
+        ISER_TRY(s.number("write_bytes", d.io.write_bytes));
+        ISER_TRY(s.number("errors", d.io.errors));
+        ISER_TRY(s.number("reconnects", d.reconnects));
+        ISER_TRY(s.number("command_timeouts", d.command_timeouts));
+        ISER_TRY(s.number("aborts", d.aborts));
+        ISER_TRY(s.number("lun_resets", d.lun_resets));
+        ISER_TRY(s.number("retries", d.retries));
+        auto latency = s.array("latency_us_histogram");
+        if (!latency) return latency.take_error();
+        if (*latency) {
+            auto& counts = d.io.latency.counts();
+            for (const auto& pair : **latency) {
+                if (!pair.is_array() || pair.size() != 2 || !pair[0].is_number_unsigned() ||
+                    !pair[1].is_number_unsigned() || pair[0].get<std::uint64_t>() >= counts.size())
+                    return invalid("stats reply: 'latency_us_histogram' must hold [bucket, count] pairs");
+                counts[pair[0].get<std::size_t>()] = pair[1].get<std::uint64_t>();
+            }
+        }
+        r.devices.push_back(std::move(d));
+        return {};
+    }));
+    return Reply{std::move(r)};
+}
+
 std::string one_line(std::string s) {
     for (char& c : s)
         if (c == '\n' || c == '\r') c = ' ';
@@ -409,8 +482,9 @@ Result<Request> decode_request(std::string_view line) {
     if (name == "discover") return read_discover(in);
     if (name == "login") return read_login(in);
     if (name == "logout") return read_logout(in);
-    if (name == "list" || name == "shutdown") {
+    if (name == "list" || name == "shutdown" || name == "stats") {
         ISER_TRY(in.finish(true));
+        if (name == "stats") return Request{StatsRequest{}};
         return name == "list" ? Request{ListRequest{}} : Request{ShutdownRequest{}};
     }
     return invalid("unknown op '" + name.substr(0, 64) + "'");

@@ -23,14 +23,15 @@ inline constexpr std::size_t kMaxRequestBytes = 64 * 1024;
 inline constexpr std::size_t kMaxReplyBytes = 16 * 1024 * 1024;
 
 struct ListRequest {};
+struct StatsRequest {};
 struct ShutdownRequest {};
 struct ShutdownReply {};
 
-using Request = std::variant<DiscoverRequest, LoginRequest, LogoutRequest, ListRequest, ShutdownRequest>;
+using Request = std::variant<DiscoverRequest, LoginRequest, LogoutRequest, ListRequest, ShutdownRequest, StatsRequest>;
 // Index i of Reply answers index i of Request.
-using Reply = std::variant<DiscoverReply, LoginReply, LogoutReply, ListReply, ShutdownReply>;
+using Reply = std::variant<DiscoverReply, LoginReply, LogoutReply, ListReply, ShutdownReply, StatsReply>;
 
-// "discover", "login", "logout", "list", "shutdown".
+// "discover", "login", "logout", "list", "shutdown", "stats".
 const char* op_name(const Request& request);
 
 // One line, '\n'-terminated.

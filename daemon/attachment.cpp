@@ -346,6 +346,28 @@ control::SessionInfo Attachment::info() const {
     return s;
 }
 
+std::vector<control::DeviceStats> Attachment::stats() {
+    std::vector<control::DeviceStats> out;
+    std::string state;
+    {
+        std::lock_guard<std::mutex> lock(info_mutex_);
+        state = state_;
+    }
+    auto uptime = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - attached_at_);
+    for (std::size_t i = 0; i < exports_.size(); ++i) {
+        control::DeviceStats d;
+        d.target = target();
+        d.lun = exports_[i].attached.lun;
+        d.path = exports_[i].attached.path;
+        d.state = state;
+        d.sessions = std::uint32_t(lanes_.size());
+        d.uptime_ms = std::uint64_t(uptime.count());
+        for (auto& lane : lanes_) d.io += lane->io_stats(i);
+        out.push_back(std::move(d));
+    }
+    return out;
+}
+
 bool Attachment::owns_device(const std::string& path) const {
     for (const auto& ex : exports_) {
         if (ex.attached.path == path) return true;

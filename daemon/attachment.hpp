@@ -36,6 +36,8 @@ public:
     const std::string& target() const { return options_.request.target; }
     const std::optional<std::uint32_t>& lun_filter() const { return options_.request.lun; }
     control::SessionInfo info() const;
+    // Control thread; gathers each lane's counters on its loop thread.
+    std::vector<control::DeviceStats> stats();
     bool owns_device(const std::string& path) const;
 
 private:
@@ -69,6 +71,7 @@ private:
     std::vector<Export> exports_;
     mutable std::mutex info_mutex_;  // control plane: info() reads what the lanes report
     std::string state_ = "logging-in";
+    std::chrono::steady_clock::time_point attached_at_ = std::chrono::steady_clock::now();
     bool detached_ = false;
 };
 

@@ -33,6 +33,7 @@ Lane::~Lane() {
     thread_->stop();
     ublk_queues_.clear();
     nbd_servers_.clear();
+    metered_.clear();
     backends_.clear();
     session_.reset();
 }
@@ -52,6 +53,7 @@ Status Lane::add_backend(const lun::LunInfo& info, const std::string& name, std:
         auto backend = lun::LunBackend::create(thread_->loop(), log_, *session_, info, name, depth);
         if (!backend) return done(backend.take_error());
         backends_.push_back(std::move(*backend));
+        metered_.push_back(std::make_unique<MeteredBackend>(*backends_.back(), 2 * std::size_t(depth)));
         nbd_servers_.emplace_back();
         ublk_queues_.emplace_back();
         done(Status{});
@@ -60,7 +62,7 @@ Status Lane::add_backend(const lun::LunInfo& info, const std::string& name, std:
 
 Result<NbdServer*> Lane::add_nbd_server(std::size_t index, const NbdServerConfig& config) {
     return thread_->call<Result<NbdServer*>>([&](auto done) {
-        auto server = NbdServer::create(thread_->loop(), *backends_[index], log_, config);
+        auto server = NbdServer::create(thread_->loop(), *metered_[index], log_, config);
         if (!server) return done(server.take_error());
         nbd_servers_[index] = std::move(*server);
         done(nbd_servers_[index].get());
@@ -69,7 +71,7 @@ Result<NbdServer*> Lane::add_nbd_server(std::size_t index, const NbdServerConfig
 
 Status Lane::add_ublk_queue(std::size_t index, ublk::Device& device, std::uint16_t queue_id) {
     return thread_->call<Status>([&](auto done) {
-        auto q = ublk::Queue::create(device, queue_id, thread_->loop(), *backends_[index], log_);
+        auto q = ublk::Queue::create(device, queue_id, thread_->loop(), *metered_[index], log_);
         if (!q) return done(q.take_error());
         ublk_queues_[index] = std::move(*q);
         done(Status{});
@@ -133,10 +135,17 @@ Status Lane::logout() {
             thread_->loop().defer([this, done, st]() mutable {
                 nbd_servers_.clear();
                 ublk_queues_.clear();
+                metered_.clear();
                 backends_.clear();
                 done(std::move(st));
             });
         });
+    });
+}
+
+IoStats Lane::io_stats(std::size_t index) {
+    return thread_->call<IoStats>([this, index](auto done) {
+        done(index < metered_.size() && metered_[index] ? metered_[index]->stats() : IoStats{});
     });
 }
 

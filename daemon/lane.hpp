@@ -13,6 +13,7 @@
 
 #include "common/log.hpp"
 #include "daemon/loop_thread.hpp"
+#include "daemon/metered_backend.hpp"
 #include "initiator/lun/lun_backend.hpp"
 #include "initiator/lun/lun_probe.hpp"
 #include "initiator/session/session.hpp"
@@ -58,6 +59,7 @@ public:
 
     // Control thread snapshots (taken on the loop thread).
     session::Session::State state();
+    IoStats io_stats(std::size_t index);
 
 private:
     Lane(Logger& log, std::string name) : log_(log), name_(std::move(name)) {}
@@ -67,6 +69,7 @@ private:
     std::unique_ptr<LoopThread> thread_;
     std::unique_ptr<session::Session> session_;
     std::vector<std::unique_ptr<lun::LunBackend>> backends_;
+    std::vector<std::unique_ptr<MeteredBackend>> metered_;  // what the frontends talk to
     std::vector<std::unique_ptr<NbdServer>> nbd_servers_;
     std::vector<std::unique_ptr<ublk::Queue>> ublk_queues_;
     bool logged_out_ = false;

@@ -79,6 +79,14 @@ Result<control::ListReply> Manager::list() {
     return reply;
 }
 
+Result<control::StatsReply> Manager::stats() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    control::StatsReply reply;
+    for (const auto& a : attachments_)
+        for (auto& d : a->stats()) reply.devices.push_back(std::move(d));
+    return reply;
+}
+
 Status Manager::shutdown() {
     if (request_exit_) request_exit_();
     return {};

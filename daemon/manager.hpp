@@ -21,6 +21,7 @@ public:
     Result<control::LoginReply> login(const control::LoginRequest&) override;
     Result<control::LogoutReply> logout(const control::LogoutRequest&) override;
     Result<control::ListReply> list() override;
+    Result<control::StatsReply> stats() override;
     Status shutdown() override;
 
     // Logs everything out (at exit).

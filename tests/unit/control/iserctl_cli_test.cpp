@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "control/server.hpp"
@@ -45,6 +46,21 @@ public:
     Result<LogoutReply> logout(const LogoutRequest& r) override {
         last_logout = r;
         return LogoutReply{};
+    }
+    Result<StatsReply> stats() override {
+        StatsReply reply;
+        DeviceStats d;
+        d.target = "iqn.2003-01.org.example:disk1";
+        d.path = "/dev/ublkb0";
+        d.state = "logged-in";
+        d.sessions = 2;
+        d.uptime_ms = 2000;
+        for (int i = 0; i < 100; ++i) d.io.record(BlockOp::Read, 4096, 100, 0);
+        for (int i = 0; i < 50; ++i) d.io.record(BlockOp::Write, 8192, 1000, 0);
+        d.reconnects = 1;
+        d.retries = 3;
+        reply.devices.push_back(d);
+        return reply;
     }
     Result<ListReply> list() override {
         ListReply reply;
@@ -171,6 +187,32 @@ TEST_CASE("iserctl: contract against a fake iserd") {
         Run missing = f.run("login --portal h --target iqn.2003-01.org.example:disk1 --chap-user u --chap-secret-file /nonexistent/s");
         CHECK(missing.status == 1);
         CHECK(missing.err == "iserctl: --chap-secret-file /nonexistent/s: No such file or directory\n");
+    }
+    SUBCASE("stats since attach: rates over the uptime and latency percentiles") {
+        Run r = f.run("stats --interval 0 --json");
+        CHECK(r.status == 0);
+        auto doc = nlohmann::json::parse(r.out);
+        const auto& d = doc["devices"][0];
+        CHECK(d["path"] == "/dev/ublkb0");
+        CHECK(d["read_iops"].get<double>() == doctest::Approx(50.0));   // 100 reads in 2 s
+        CHECK(d["write_iops"].get<double>() == doctest::Approx(25.0));
+        CHECK(d["write_mb_s"].get<double>() == doctest::Approx(50 * 8192 / 2.0 / 1e6));
+        CHECK(d["latency_us"]["p50"] == 103);    // bucket [96, 104)
+        CHECK(d["latency_us"]["p99"] == 1023);   // bucket [960, 1024)
+        CHECK(d["reconnects"] == 1);
+        CHECK(d["retries"] == 3);
+        Run table = f.run("stats --interval 0");
+        CHECK(table.status == 0);
+        CHECK(table.out.find("/dev/ublkb0") != std::string::npos);
+        CHECK(table.out.rfind("DEVICE", 0) == 0);
+        Run interval = f.run("stats --interval 10ms --json /dev/ublkb0");  // fixed counters: no I/O in between
+        CHECK(interval.status == 0);
+        CHECK(nlohmann::json::parse(interval.out)["devices"][0]["read_iops"] == 0.0);
+        Run unknown = f.run("stats --interval 0 /dev/ublkb9");
+        CHECK(unknown.status == 1);
+        CHECK(unknown.err == "iserctl: no attached device /dev/ublkb9 (see 'iserctl list')\n");
+        Run bad = f.run("stats --interval soon");
+        CHECK(bad.status == 2);
     }
     SUBCASE("daemon errors are one line and exit 1") {
         Run r = f.run("login --portal 192.0.2.10 --target iqn.2003-01.org.example:refused");

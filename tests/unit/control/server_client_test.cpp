@@ -42,6 +42,21 @@ public:
         if (r.all) reply.detached = {"/dev/ublkb0"};
         return reply;
     }
+    Result<StatsReply> stats() override {
+        StatsReply reply;
+        DeviceStats d;
+        d.target = "iqn.2003-01.org.example:disk1";
+        d.path = "/dev/ublkb0";
+        d.state = "logged-in";
+        d.sessions = 2;
+        d.uptime_ms = 2000;
+        for (int i = 0; i < 100; ++i) d.io.record(BlockOp::Read, 4096, 100, 0);
+        for (int i = 0; i < 50; ++i) d.io.record(BlockOp::Write, 8192, 1000, 0);
+        d.reconnects = 1;
+        d.retries = 3;
+        reply.devices.push_back(d);
+        return reply;
+    }
     Result<ListReply> list() override {
         ListReply reply;
         SessionInfo s;

@@ -127,6 +127,41 @@ TEST_CASE("wire: every request round-trips") {
 
     round_trip(ListRequest{});
     round_trip(ShutdownRequest{});
+    round_trip(StatsRequest{});
+}
+
+TEST_CASE("wire: stats reply round-trips with its histogram") {
+    StatsReply s;
+    DeviceStats d;
+    d.target = "iqn.2003-01.org.example:disk1";
+    d.lun = 2;
+    d.path = "/dev/ublkb1";
+    d.state = "reconnecting";
+    d.sessions = 2;
+    d.uptime_ms = 12345;
+    d.io.record(iser::BlockOp::Read, 4096, 90, 0);
+    d.io.record(iser::BlockOp::Write, 65536, 4000, 0);
+    d.io.record(iser::BlockOp::Flush, 0, 70000, 5);
+    d.reconnects = 2, d.command_timeouts = 1, d.aborts = 1, d.lun_resets = 0, d.retries = 4;
+    s.devices.push_back(d);
+    auto back = std::get<StatsReply>(reply_round_trip(StatsRequest{}, s));
+    REQUIRE(back.devices.size() == 1);
+    const auto& b = back.devices[0];
+    CHECK(b.target == d.target);
+    CHECK(b.lun == 2);
+    CHECK(b.path == d.path);
+    CHECK(b.state == "reconnecting");
+    CHECK(b.sessions == 2);
+    CHECK(b.uptime_ms == 12345);
+    CHECK(b.io.reads == 1);
+    CHECK(b.io.write_bytes == 65536);
+    CHECK(b.io.errors == 1);
+    CHECK(b.io.latency.counts() == d.io.latency.counts());
+    CHECK(b.reconnects == 2);
+    CHECK(b.retries == 4);
+    CHECK(b.command_timeouts == 1);
+    CHECK(decode_reply(Request{StatsRequest{}}, "{\"ok\":true,\"devices\":[{\"target\":\"t\",\"latency_us_histogram\":[[999,1]]}]}")
+              .error().message.find("[bucket, count] pairs") != std::string::npos);
 }
 
 TEST_CASE("wire: every reply round-trips") {

@@ -1,0 +1,159 @@
+// iserctl stats [--interval TIME] [--count N] [--json] [DEVICE...]: per-device IOPS, bandwidth,
+// latency percentiles, errors, retries and reconnects. iserd keeps cumulative counters and a
+// latency histogram per device; two snapshots an interval apart give rates and the percentiles
+// of just that interval (--interval 0: everything since the device was attached).
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "cli/verbs.hpp"
+#include "common/duration.hpp"
+#include "control/client.hpp"
+
+namespace iser::cli {
+namespace {
+
+struct Row {
+    control::DeviceStats now;
+    IoStats delta;              // over the interval
+    double seconds = 0;         // the interval (or uptime)
+    std::uint64_t reconnects = 0, retries = 0, timeouts = 0;
+};
+
+double per_second(std::uint64_t n, double seconds) { return seconds > 0 ? double(n) / seconds : 0.0; }
+
+nlohmann::ordered_json row_json(const Row& r) {
+    const auto& d = r.now;
+    return {{"target", d.target},
+            {"lun", d.lun},
+            {"path", d.path},
+            {"state", d.state},
+            {"sessions", d.sessions},
+            {"interval_s", r.seconds},
+            {"read_iops", per_second(r.delta.reads, r.seconds)},
+            {"write_iops", per_second(r.delta.writes, r.seconds)},
+            {"read_mb_s", per_second(r.delta.read_bytes, r.seconds) / 1e6},
+            {"write_mb_s", per_second(r.delta.write_bytes, r.seconds) / 1e6},
+            {"latency_us", {{"p50", r.delta.latency.percentile(0.50)},
+                            {"p90", r.delta.latency.percentile(0.90)},
+                            {"p99", r.delta.latency.percentile(0.99)},
+                            {"p99.9", r.delta.latency.percentile(0.999)}}},
+            {"errors", r.delta.errors},
+            {"retries", r.retries},
+            {"reconnects", r.reconnects},
+            {"command_timeouts", r.timeouts},
+            {"totals", {{"reads", d.io.reads},
+                        {"writes", d.io.writes},
+                        {"flushes", d.io.flushes},
+                        {"discards", d.io.discards},
+                        {"write_zeroes", d.io.write_zeroes},
+                        {"read_bytes", d.io.read_bytes},
+                        {"write_bytes", d.io.write_bytes},
+                        {"errors", d.io.errors},
+                        {"reconnects", d.reconnects},
+                        {"retries", d.retries},
+                        {"command_timeouts", d.command_timeouts},
+                        {"aborts", d.aborts},
+                        {"lun_resets", d.lun_resets}}}};
+}
+
+void print_table(const std::vector<Row>& rows) {
+    std::printf("%-14s %-12s %9s %9s %8s %8s %8s %8s %8s %6s %6s %6s\n", "DEVICE", "STATE", "r/s", "w/s", "rMB/s",
+                "wMB/s", "p50us", "p99us", "p99.9us", "errors", "retry", "reconn");
+    for (const auto& r : rows) {
+        std::printf("%-14s %-12s %9.0f %9.0f %8.1f %8.1f %8llu %8llu %8llu %6llu %6llu %6llu\n", r.now.path.c_str(),
+                    r.now.state.c_str(), per_second(r.delta.reads, r.seconds), per_second(r.delta.writes, r.seconds),
+                    per_second(r.delta.read_bytes, r.seconds) / 1e6, per_second(r.delta.write_bytes, r.seconds) / 1e6,
+                    (unsigned long long)r.delta.latency.percentile(0.50),
+                    (unsigned long long)r.delta.latency.percentile(0.99),
+                    (unsigned long long)r.delta.latency.percentile(0.999), (unsigned long long)r.delta.errors,
+                    (unsigned long long)r.retries, (unsigned long long)r.reconnects);
+    }
+    std::fflush(stdout);
+}
+
+bool wanted(const control::DeviceStats& d, const std::vector<std::string>& devices) {
+    if (devices.empty()) return true;
+    for (const auto& want : devices)
+        if (want == d.path) return true;
+    return false;
+}
+
+}  // namespace
+
+int run_stats(const VerbArgs& args, GlobalOptions global) {
+    const VerbSpec spec{"stats", "[--interval TIME] [--count N] [--json] [DEVICE...]",
+                        "Shows per-device IOPS, bandwidth, latency percentiles, errors, retries and reconnects,\n"
+                        "measured over --interval (default 1s; 0 = since each device was attached)."};
+    po::options_description options("Options");
+    options.add_options()
+        ("interval", po::value<std::string>()->default_value("1s")->value_name("TIME"), "measure over TIME (0: since attach)")
+        ("count", po::value<std::string>()->default_value("1")->value_name("N"), "print N reports, one per interval")
+        ("json", "print one JSON document per report")
+        ("device", po::value<std::vector<std::string>>()->value_name("DEVICE"), "only these devices (positional)");
+    po::positional_options_description positional;
+    positional.add("device", -1);
+    po::variables_map vm;
+    if (auto done = parse_verb(spec, args, options, positional, vm, global)) return *done;
+
+    auto interval = parse_duration(vm["interval"].as<std::string>());
+    if (!interval) return fail(kExitUsage, "--interval: " + interval.error().message);
+    auto count = parse_u32(vm["count"].as<std::string>());
+    if (!count || *count == 0 || *count > 1000000)
+        return fail(kExitUsage, "--count must be a number from 1 to 1000000, not '" + vm["count"].as<std::string>() + "'");
+    if (interval->count() == 0 && *count > 1) return fail(kExitUsage, "--count needs a non-zero --interval");
+    std::vector<std::string> devices;
+    if (vm.count("device")) devices = vm["device"].as<std::vector<std::string>>();
+
+    control::ControlClient client(global.socket_path);
+    auto before = client.stats();
+    if (!before) return fail(kExitFailure, before.error());
+    for (const auto& want : devices) {
+        bool found = false;
+        for (const auto& d : before->devices) found = found || d.path == want;
+        if (!found) return fail(kExitFailure, "no attached device " + want + " (see 'iserctl list')");
+    }
+    for (std::uint32_t report = 0; report < *count; ++report) {
+        std::vector<Row> rows;
+        if (interval->count() == 0) {
+            for (const auto& d : before->devices) {
+                if (!wanted(d, devices)) continue;
+                rows.push_back({d, d.io, double(d.uptime_ms) / 1000.0, d.reconnects, d.retries, d.command_timeouts});
+            }
+        } else {
+            auto started = std::chrono::steady_clock::now();
+            std::this_thread::sleep_for(*interval);
+            auto after = client.stats();
+            if (!after) return fail(kExitFailure, after.error());
+            double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+            for (const auto& d : after->devices) {
+                if (!wanted(d, devices)) continue;
+                Row r{d, d.io, seconds, d.reconnects, d.retries, d.command_timeouts};
+                for (const auto& old : before->devices) {
+                    if (old.path != d.path || old.uptime_ms > d.uptime_ms) continue;  // same device, not re-attached
+                    r.delta -= old.io;
+                    r.reconnects -= std::min(r.reconnects, old.reconnects);
+                    r.retries -= std::min(r.retries, old.retries);
+                    r.timeouts -= std::min(r.timeouts, old.command_timeouts);
+                }
+                rows.push_back(std::move(r));
+            }
+            before = std::move(after);
+        }
+        if (vm.count("json")) {
+            nlohmann::ordered_json doc = {{"devices", nlohmann::ordered_json::array()}};
+            for (const auto& r : rows) doc["devices"].push_back(row_json(r));
+            std::cout << doc.dump(2) << std::endl;
+        } else if (rows.empty()) {
+            std::cout << "No devices." << std::endl;
+        } else {
+            if (report) std::cout << '\n';
+            print_table(rows);
+        }
+    }
+    return kExitOk;
+}
+
+}  // namespace iser::cli
