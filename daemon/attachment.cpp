@@ -9,6 +9,8 @@
 #include "daemon/isid.hpp"
 #include "daemon/session_config.hpp"
 #include "daemon/transport.hpp"
+#include "control/portal.hpp"
+#include "control/wire.hpp"
 
 namespace iser::daemon {
 namespace {
@@ -23,8 +25,11 @@ constexpr auto kDrainLimit = std::chrono::seconds(30);  // in-flight I/O at logo
 
 // ublk queues (and so lanes): what was asked, else min(CPUs, 4); never more than the CPUs,
 // which is what the driver would clamp nr_hw_queues to anyway.
-std::uint32_t lane_count(const control::LoginRequest& rq, Logger& log) {
+std::uint32_t lane_count(const AttachOptions& options, Logger& log) {
+    const control::LoginRequest& rq = options.request;
     if (rq.frontend != "ublk") return 1;
+    // Taking devices over after a crash: as many sessions as they have queues.
+    if (!options.recover.empty()) return std::max<std::uint32_t>(1, options.recover.begin()->second.queues);
     std::uint32_t cpus = std::max(1u, std::thread::hardware_concurrency());
     std::uint32_t wanted = rq.queues.value_or(std::min(cpus, kDefaultMaxQueues));
     if (wanted > cpus) {
@@ -60,6 +65,22 @@ Attachment::~Attachment() {
     if (!detached_) (void)detach();
 }
 
+// Loop threads: the attachment's state is the worst of its lanes' (any reconnecting lane holds
+// the I/O of its queue; after the replacement timeout that lane fails I/O until it is back).
+void Attachment::recovery_event(session::RecoveryEvent event) {
+    std::lock_guard<std::mutex> lock(info_mutex_);
+    switch (event) {
+        case session::RecoveryEvent::Reconnecting: ++lanes_down_; break;
+        case session::RecoveryEvent::Reconnected:
+            if (lanes_down_) --lanes_down_;
+            if (lanes_failing_) --lanes_failing_;
+            break;
+        case session::RecoveryEvent::ReplacementTimeout: ++lanes_failing_; break;
+    }
+    if (state_ == "logging-in" || state_ == "logged-out") return;
+    state_ = lanes_failing_ ? "failed" : lanes_down_ ? "reconnecting" : "logged-in";
+}
+
 void Attachment::set_state(std::string state) {
     std::lock_guard<std::mutex> lock(info_mutex_);
     state_ = std::move(state);
@@ -77,7 +98,7 @@ Status Attachment::build(control::LoginReply& reply) {
     }
     for (const auto& info : probe->disks) ISER_TRY(export_lun(info, probe->disks.size()));
     // The other lanes serve the same LUNs; they need no probe of their own.
-    ISER_TRY(start_lanes(lane_count(options_.request, log_)));
+    ISER_TRY(start_lanes(lane_count(options_, log_)));
     for (const auto& ex : exports_) reply.attached.push_back(ex.attached);
     return {};
 }
@@ -91,14 +112,23 @@ Status Attachment::start_lanes(std::size_t count) {
         SessionTarget where{options_.request, options_.initiator_name, options_.host, options_.port};
         auto cfg = make_session_config(where, depth);
         if (!cfg) return cfg.take_error();
+        if (index < options_.isids.size()) cfg->login.isid = options_.isids[index];
+        isids_.push_back(cfg->login.isid);
         std::string isid = isid_hex(cfg->login.isid);
         auto lane = Lane::create(log_, target() + "#" + std::to_string(index), std::move(*cfg), *factory);
         if (!lane) return lane.take_error();
         Lane& l = **lane;
         lanes_.push_back(std::move(*lane));
         l.session().on_failure([this, name = l.name()](const Error& e) {
-            ISER_LOG_ERROR(log_, "%s: session lost: %s", name.c_str(), e.message.c_str());
-            set_state("failed");
+            ISER_LOG_ERROR(log_, "%s: %s", name.c_str(), e.message.c_str());
+        });
+        l.session().on_recovery([this, name = l.name()](session::RecoveryEvent event, const Error* e) {
+            const char* what = session::recovery_event_name(event);
+            if (e)
+                ISER_LOG_WARN(log_, "%s: %s: %s", name.c_str(), what, e->message.c_str());
+            else
+                ISER_LOG_INFO(log_, "%s: %s", name.c_str(), what);
+            recovery_event(event);
         });
         ISER_TRY(l.login());
         for (const auto& ex : exports_) ISER_TRY(l.add_backend(ex.info, target() + ":" + ex.name, depth));
@@ -232,8 +262,12 @@ Status Attachment::start_ublk_devices(control::LoginReply& reply) {
         cfg.geometry.max_io_bytes = std::min(cfg.geometry.max_io_bytes, kUblkMaxIoBytes);
         cfg.depth = std::uint16_t(std::min<std::uint32_t>(options_.request.depth.value_or(kDefaultDepth),
                                                           lanes_[0]->backend(i).queue_depth()));
-        cfg.user_recovery = false;
-        auto dev = ublk::Device::create(*ublk_control_, cfg, log_);
+        // A daemon that dies leaves the device quiesced (I/O waits, then is reissued) for the
+        // next iserd to take over (UBLK_F_USER_RECOVERY with REISSUE).
+        cfg.user_recovery = true;
+        cfg.reissue = true;
+        cfg.cookie = ublk::new_device_cookie();
+        auto dev = make_ublk_device(cfg, ex.attached.lun);
         if (!dev) return dev.take_error();
         ex.ublk_device = std::move(*dev);
         ublk::Device& device = *ex.ublk_device;
@@ -241,7 +275,25 @@ Status Attachment::start_ublk_devices(control::LoginReply& reply) {
             return make_error(EINVAL, "the ublk driver gave " + std::to_string(device.queues()) + " queues, not " +
                                           std::to_string(lanes_.size()));
         for (std::uint16_t q = 0; q < device.queues(); ++q) ISER_TRY(lanes_[q]->add_ublk_queue(i, device, q));
-        ISER_TRY(device.start(getpid()));
+        if (device.recovering()) {
+            ISER_TRY(device.end_recovery(getpid()));
+            ISER_LOG_INFO(log_, "%s: LUN %u: took over %s again after a restart", target().c_str(), ex.attached.lun,
+                          device.block_path().c_str());
+        } else {
+            ISER_TRY(device.start(getpid()));
+        }
+        ublk::DeviceRecord record;
+        record.dev_id = device.id();
+        record.cookie = device.cookie();
+        record.size_bytes = cfg.geometry.size_bytes;
+        record.logical_block_size = cfg.geometry.logical_block_size;
+        record.queues = device.queues();
+        record.depth = device.depth();
+        record.pid = getpid();
+        record.identity = record_identity(options_.request, ex.attached.lun, isids_);
+        if (Status st = ublk::write_record(options_.record_dir, record); !st)
+            ISER_LOG_WARN(log_, "%s: %s; a restarted iserd will not find %s", target().c_str(),
+                          st.error().message.c_str(), device.block_path().c_str());
         std::string path = device.block_path();
         auto deadline = std::chrono::steady_clock::now() + kDeviceNodeWait;
         struct stat st{};
@@ -251,6 +303,14 @@ Status Attachment::start_ublk_devices(control::LoginReply& reply) {
         publish_path(ex, path, reply);
     }
     return {};
+}
+
+Result<std::unique_ptr<ublk::Device>> Attachment::make_ublk_device(const ublk::DeviceConfig& config, std::uint32_t lun) {
+    auto it = options_.recover.find(lun);
+    if (it == options_.recover.end()) return ublk::Device::create(*ublk_control_, config, log_);
+    ublk::Device::RecoveryOptions ro;
+    ro.expected_cookie = it->second.cookie;
+    return ublk::Device::open_for_recovery(*ublk_control_, it->second.dev_id, config.geometry, log_, ro);
 }
 
 Status Attachment::stop_ublk_devices() {
@@ -264,9 +324,11 @@ Status Attachment::stop_ublk_devices() {
     for (auto& lane : lanes_) lane->close_ublk_queues();
     for (auto& ex : exports_) {
         if (!ex.ublk_device) continue;
+        const int id = ex.ublk_device->id();
         Status st = ex.ublk_device->remove();
         if (!st && first.ok()) first = st;
         ex.ublk_device.reset();
+        (void)ublk::remove_record(options_.record_dir, id);
     }
     return first;
 }
@@ -362,7 +424,15 @@ std::vector<control::DeviceStats> Attachment::stats() {
         d.state = state;
         d.sessions = std::uint32_t(lanes_.size());
         d.uptime_ms = std::uint64_t(uptime.count());
-        for (auto& lane : lanes_) d.io += lane->io_stats(i);
+        for (auto& lane : lanes_) {
+            d.io += lane->io_stats(i);
+            session::SessionStats s = lane->session_stats();
+            d.reconnects += s.reconnects;
+            d.command_timeouts += s.command_timeouts;
+            d.aborts += s.aborts;
+            d.lun_resets += s.lun_resets;
+            d.retries += s.retries;
+        }
         out.push_back(std::move(d));
     }
     return out;
@@ -375,6 +445,43 @@ bool Attachment::owns_device(const std::string& path) const {
         if (pos != std::string::npos && ex.attached.path.substr(pos + 8) == path) return true;
     }
     return false;
+}
+
+std::map<std::string, std::string> record_identity(const control::LoginRequest& request, std::uint32_t lun,
+                                                   const std::vector<pdu::Isid>& isids) {
+    std::string line = control::encode_request(control::Request{request});
+    if (!line.empty() && line.back() == '\n') line.pop_back();
+    std::string isid_list;
+    for (const auto& isid : isids) isid_list += (isid_list.empty() ? "" : ",") + isid_hex(isid);
+    return {{"target", request.target}, {"lun", std::to_string(lun)}, {"login", line}, {"isids", isid_list}};
+}
+
+Result<AttachOptions> options_from_record(const ublk::DeviceRecord& record, const std::string& initiator_name) {
+    auto at = [&record](const char* key) {
+        auto it = record.identity.find(key);
+        return it == record.identity.end() ? std::string() : it->second;
+    };
+    auto request = control::decode_request(at("login"));
+    if (!request || !std::holds_alternative<control::LoginRequest>(*request))
+        return make_error(EINVAL, "record of ublk device " + std::to_string(record.dev_id) + " holds no login request");
+    AttachOptions options;
+    options.request = std::get<control::LoginRequest>(*request);
+    options.initiator_name = initiator_name;
+    auto portal = control::parse_portal(options.request.portal);
+    if (!portal) return portal.take_error();
+    options.host = portal->host;
+    options.port = portal->port;
+    std::string list = at("isids");
+    for (std::size_t pos = 0; pos < list.size();) {
+        std::size_t end = std::min(list.find(',', pos), list.size());
+        std::string hex = list.substr(pos, end - pos);
+        if (hex.size() != 12) return make_error(EINVAL, "record of ublk device " + std::to_string(record.dev_id) + ": bad ISID '" + hex + "'");
+        pdu::Isid isid{};
+        for (std::size_t i = 0; i < isid.size(); ++i) isid[i] = std::uint8_t(std::stoul(hex.substr(2 * i, 2), nullptr, 16));
+        options.isids.push_back(isid);
+        pos = end + 1;
+    }
+    return options;
 }
 
 }  // namespace iser::daemon

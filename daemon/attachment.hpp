@@ -2,6 +2,7 @@
 // backends and the frontends that export them. Built completely or not at all: a failure at any
 // step undoes the steps before it, so nothing is left half-attached.
 #pragma once
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -13,6 +14,7 @@
 #include "nbd/kernel_nbd.hpp"
 #include "ublk/controller.hpp"
 #include "ublk/device.hpp"
+#include "ublk/device_record.hpp"
 
 namespace iser::daemon {
 
@@ -22,7 +24,18 @@ struct AttachOptions {
     std::string host;
     std::uint16_t port = 3260;
     std::string nbd_socket_dir = "/run/iser/nbd";
+    std::string record_dir = ublk::kRecordDir;
+    // After a crash of iserd: the ublk devices to take over again (by LUN), and the ISIDs of the
+    // dead daemon's sessions, reused so the target reinstates them (ending their tasks) rather
+    // than keeping both (RFC 7143 §6.3.5).
+    std::map<std::uint32_t, ublk::DeviceRecord> recover;
+    std::vector<pdu::Isid> isids;
 };
+
+// What a device record remembers of its attachment; the inverse rebuilds the login.
+std::map<std::string, std::string> record_identity(const control::LoginRequest& request, std::uint32_t lun,
+                                                   const std::vector<pdu::Isid>& isids);
+Result<AttachOptions> options_from_record(const ublk::DeviceRecord& record, const std::string& initiator_name);
 
 class Attachment {
 public:
@@ -57,20 +70,24 @@ private:
     Status start_lanes(std::size_t count);
     Status export_lun(const lun::LunInfo& info, std::size_t disk_count);
     Status start_ublk_devices(control::LoginReply& reply);
+    Result<std::unique_ptr<ublk::Device>> make_ublk_device(const ublk::DeviceConfig& config, std::uint32_t lun);
     Status stop_ublk_devices();
     Status start_kernel_nbd_devices(control::LoginReply& reply);
     Status stop_kernel_nbd_devices();
     Status teardown();
     void publish_path(Export& ex, const std::string& path, control::LoginReply& reply);
     void set_state(std::string state);
+    void recovery_event(session::RecoveryEvent event);
 
     Logger& log_;
     AttachOptions options_;
     std::unique_ptr<ublk::Controller> ublk_control_;
     std::vector<std::unique_ptr<Lane>> lanes_;
+    std::vector<pdu::Isid> isids_;  // one per lane, in lane order
     std::vector<Export> exports_;
     mutable std::mutex info_mutex_;  // control plane: info() reads what the lanes report
     std::string state_ = "logging-in";
+    std::uint32_t lanes_down_ = 0, lanes_failing_ = 0;  // guarded by info_mutex_
     std::chrono::steady_clock::time_point attached_at_ = std::chrono::steady_clock::now();
     bool detached_ = false;
 };

@@ -19,6 +19,7 @@ Result<control::DiscoverReply> discover(Logger& log, const std::string& initiato
     cfg.host = host;
     cfg.port = port;
     cfg.max_tasks = 4;
+    cfg.replacement_timeout = std::chrono::milliseconds(0);  // a lost discovery session just fails
     cfg.login.type = login::SessionType::Discovery;
     cfg.login.initiator_name = initiator_name;
     cfg.login.isid = random_isid();

@@ -149,6 +149,10 @@ IoStats Lane::io_stats(std::size_t index) {
     });
 }
 
+session::SessionStats Lane::session_stats() {
+    return thread_->call<session::SessionStats>([this](auto done) { done(session_->stats()); });
+}
+
 session::Session::State Lane::state() {
     return thread_->call<session::Session::State>([this](auto done) { done(session_->state()); });
 }

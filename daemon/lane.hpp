@@ -60,6 +60,7 @@ public:
     // Control thread snapshots (taken on the loop thread).
     session::Session::State state();
     IoStats io_stats(std::size_t index);
+    session::SessionStats session_stats();
 
 private:
     Lane(Logger& log, std::string name) : log_(log), name_(std::move(name)) {}

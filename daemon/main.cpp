@@ -16,6 +16,7 @@
 #include "control/server.hpp"
 #include "daemon/initiator_name.hpp"
 #include "daemon/manager.hpp"
+#include "ublk/device_record.hpp"
 
 namespace po = boost::program_options;
 using namespace iser;
@@ -134,6 +135,7 @@ int main(int argc, char** argv) {
     }
     server = std::move(*created);
     ISER_LOG_INFO(log, "iserd ready: initiator %s, control socket %s", name.c_str(), opts.socket.c_str());
+    manager.recover_devices(ublk::kRecordDir);
     sd_notify(0, "READY=1");
     if (ready_pipe[1] >= 0) {
         [[maybe_unused]] auto n = write(ready_pipe[1], "R", 1);

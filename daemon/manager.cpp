@@ -1,7 +1,17 @@
 #include "daemon/manager.hpp"
 
+#include <map>
+
 #include "control/portal.hpp"
 #include "daemon/discovery.hpp"
+#include "ublk/controller.hpp"
+#include "ublk/device.hpp"
+#include "ublk/device_query.hpp"
+
+namespace {
+constexpr auto kRecoveryRetry = std::chrono::seconds(2);
+constexpr auto kDefaultReplacement = std::chrono::milliseconds(120000);
+}  // namespace
 
 namespace iser::daemon {
 
@@ -92,7 +102,74 @@ Status Manager::shutdown() {
     return {};
 }
 
+Manager::~Manager() {
+    stopping_ = true;
+    if (recovery_thread_.joinable()) recovery_thread_.join();
+}
+
+void Manager::recover_devices(std::string record_dir) {
+    auto records = ublk::list_records(record_dir);
+    if (records.empty()) return;
+    // One attachment per login: the devices of one target come back together, on sessions
+    // that reuse the dead daemon's ISIDs.
+    std::map<std::string, std::vector<ublk::DeviceRecord>> groups;
+    for (auto& r : records) groups[r.identity["login"]].push_back(std::move(r));
+    recovery_thread_ = std::thread([this, record_dir, groups = std::move(groups)] {
+        for (const auto& [login, group] : groups) {
+            if (stopping_) return;
+            recover_group(record_dir, group);
+        }
+    });
+}
+
+void Manager::recover_group(const std::string& record_dir, const std::vector<ublk::DeviceRecord>& records) {
+    auto options = options_from_record(records.front(), initiator_name_);
+    std::string devices;
+    for (const auto& r : records) devices += (devices.empty() ? "/dev/ublkb" : ", /dev/ublkb") + std::to_string(r.dev_id);
+    auto give_up = [&](const std::string& why) {
+        ISER_LOG_ERROR(log_, "cannot take over %s after a restart: %s; deleting them (waiting I/O fails with EIO)",
+                       devices.c_str(), why.c_str());
+        auto ctl = ublk::Controller::open();
+        for (const auto& r : records) {
+            if (ctl) (void)ublk::Device::delete_stale(**ctl, r.dev_id, log_);
+            (void)ublk::remove_record(record_dir, r.dev_id);
+        }
+    };
+    if (!options) return give_up(options.error().message);
+    options->record_dir = record_dir;
+    for (const auto& r : records) {
+        if (r.identity.count("lun")) options->recover[std::uint32_t(std::stoul(r.identity.at("lun")))] = r;
+    }
+    const auto limit = options->request.replacement_timeout_ms
+                           ? std::chrono::milliseconds(*options->request.replacement_timeout_ms)
+                           : kDefaultReplacement;
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    ISER_LOG_INFO(log_, "taking over %s (%s) left by a previous iserd", devices.c_str(), options->request.target.c_str());
+    for (int attempt = 1;; ++attempt) {
+        if (stopping_) return;
+        control::LoginReply reply;
+        // Not under mutex_: a login can take many seconds and list/stats must still answer.
+        auto a = Attachment::attach(log_, *options, reply);
+        if (a) {
+            std::lock_guard<std::mutex> lock(mutex_);
+            attachments_.push_back(std::move(*a));
+            ISER_LOG_INFO(log_, "took over %s again: I/O resumes", devices.c_str());
+            return;
+        }
+        ISER_LOG_WARN(log_, "taking over %s, attempt %d: %s", devices.c_str(), attempt, a.error().message.c_str());
+        // The target may come back: retry logins until the replacement timeout. A ublk error
+        // (device gone, served by someone else, geometry changed, or a recovery the kernel
+        // accepted and the queues then failed) cannot be retried (6.12).
+        const bool ublk_error = a.error().message.find("ublk") != std::string::npos;
+        if (ublk_error || std::chrono::steady_clock::now() + kRecoveryRetry > deadline)
+            return give_up(a.error().message);
+        for (int i = 0; i < 20 && !stopping_; ++i) std::this_thread::sleep_for(kRecoveryRetry / 20);
+    }
+}
+
 void Manager::detach_all() {
+    stopping_ = true;
+    if (recovery_thread_.joinable()) recovery_thread_.join();
     control::LogoutRequest all;
     all.all = true;
     (void)logout(all);

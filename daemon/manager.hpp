@@ -3,7 +3,9 @@
 // concurrent server and signal-driven shutdown, never the data path.
 #pragma once
 #include <memory>
+#include <atomic>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include "common/log.hpp"
@@ -24,8 +26,13 @@ public:
     Result<control::StatsReply> stats() override;
     Status shutdown() override;
 
+    ~Manager();
     // Logs everything out (at exit).
     void detach_all();
+    // At start: takes over the ublk devices a crashed iserd left behind (their records in
+    // `record_dir`), in the background; retries each login until its replacement timeout, then
+    // deletes the device so waiting I/O fails with EIO instead of hanging.
+    void recover_devices(std::string record_dir);
 
 private:
     Logger& log_;
@@ -33,6 +40,10 @@ private:
     std::function<void()> request_exit_;
     std::mutex mutex_;
     std::vector<std::unique_ptr<Attachment>> attachments_;
+    std::thread recovery_thread_;
+    std::atomic<bool> stopping_{false};
+
+    void recover_group(const std::string& record_dir, const std::vector<ublk::DeviceRecord>& records);
 };
 
 }  // namespace iser::daemon

@@ -16,6 +16,16 @@ Result<session::SessionConfig> make_session_config(const SessionTarget& target, 
     if (rq.login_timeout_ms) cfg.login_timeout = milliseconds(*rq.login_timeout_ms);
     if (rq.nop_interval_ms) cfg.nop_interval = milliseconds(*rq.nop_interval_ms);
     if (rq.nop_timeout_ms) cfg.nop_timeout = milliseconds(*rq.nop_timeout_ms);
+    if (rq.command_timeout_ms) cfg.command_timeout = milliseconds(*rq.command_timeout_ms);
+    if (rq.replacement_timeout_ms) cfg.replacement_timeout = milliseconds(*rq.replacement_timeout_ms);
+    // 0 from the user means "hold nothing": fail I/O at once while reconnecting goes on (the
+    // session itself reads 0 as "no recovery at all", which iserd never wants).
+    if (cfg.replacement_timeout.count() == 0) cfg.replacement_timeout = milliseconds(1);
+    for (const auto& text : rq.alternate_portals) {
+        auto alt = control::parse_portal(text);
+        if (!alt) return alt.take_error();
+        cfg.portals.push_back({alt->host, alt->port});
+    }
 
     login::LoginConfig& lc = cfg.login;
     lc.type = login::SessionType::Normal;
