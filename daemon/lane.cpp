@@ -52,6 +52,17 @@ Status Lane::add_backend(const lun::LunInfo& info, const std::string& name, std:
     return thread_->call<Status>([&](auto done) {
         auto backend = lun::LunBackend::create(thread_->loop(), log_, *session_, info, name, depth);
         if (!backend) return done(backend.take_error());
+        // The target reports a changed LUN through UNIT ATTENTION. The 6.12 ublk driver has no
+        // UPDATE_SIZE command, so the device keeps its size: say so, once per lane, loudly.
+        (*backend)->on_capacity_change([this, name](const BlockGeometry& g) {
+            ISER_LOG_WARN(log_, "%s (%s): the LUN now has %llu bytes of %u; the block device keeps its size until "
+                          "logout and login (this kernel's ublk cannot resize a live device)",
+                          name.c_str(), name_.c_str(), (unsigned long long)g.size_bytes, g.logical_block_size);
+        });
+        (*backend)->on_luns_changed([this, name] {
+            ISER_LOG_WARN(log_, "%s (%s): the target reports its LUN inventory changed; log in again to attach new LUNs",
+                          name.c_str(), name_.c_str());
+        });
         backends_.push_back(std::move(*backend));
         metered_.push_back(std::make_unique<MeteredBackend>(*backends_.back(), 2 * std::size_t(depth)));
         nbd_servers_.emplace_back();
