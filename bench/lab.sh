@@ -13,6 +13,12 @@ source "$LAB_DIR/initiator/lib.sh"
 source "$LAB_DIR/../../bench/lib.sh"
 trap iser_cleanup EXIT
 BENCH_RUNTIME=${ISER_BENCH_RUNTIME:-10}
+# ISER_BENCH_PEERS trims the table while iterating (e.g. "ours kernel"); default: every column.
+peers=" ${ISER_BENCH_PEERS:-ours kernel nbd libiscsi fabric} "
+want() { [[ $peers == *" $1 "* ]]; }
+# ISER_BENCH_WORKLOADS: a subset of the labels below (default all).
+workloads=" ${ISER_BENCH_WORKLOADS:-} "
+# ISER_BENCH_PERF=1: record iserd with perf during the 4k QD32 randread run, print the top.
 
 lab_modprobe ublk_drv
 lab_rxe_up
@@ -23,14 +29,25 @@ dd if=/dev/urandom of="$ours_dev" bs=1M count=256 oflag=direct status=none   # r
 
 kernel_dev=$(lab_kernel_login "$iqn" "$LAB_ADDR1" --transport iser) || lab_die "kernel login failed"
 
+# ISER_BENCH_BASE_DIR=BUILD: a second iserd from an older build ("before"), own socket and
+# initiator name, measured in the same boot so a before/after pair shares the VM's conditions.
+base_dev=
+if [ -n "${ISER_BENCH_BASE_DIR:-}" ]; then
+    peers="$peers base "
+    "$ISER_BENCH_BASE_DIR/iserd" --foreground --socket /run/iser/base.sock --initiator-name "$LAB_INITIATOR_IQN-base" >>/tmp/iserd-base.log 2>&1 &
+    base_pid=$!
+    lab_wait_for 10 "base iserd's control socket" test -S /run/iser/base.sock
+    base_dev=$("$ISER_BENCH_BASE_DIR/iserctl" --socket /run/iser/base.sock login --portal "$LAB_ADDR1" --target "$iqn" --transport iser) || lab_die "base login failed"
+fi
+
 mkdir -p /run/bench
 qsd_sock=/run/bench/qsd.sock
-qemu-storage-daemon \
+want libiscsi && qemu-storage-daemon \
     --blockdev "driver=iscsi,node-name=lun0,transport=iser,portal=$LAB_ADDR1:3260,target=$iqn,lun=0,initiator-name=iqn.2024-01.lab.iser:libiscsi,cache.direct=on" \
     --nbd-server "addr.type=unix,addr.path=$qsd_sock" \
     --export "type=nbd,id=exp0,node-name=lun0,name=lun0,writable=on" >/tmp/qsd.log 2>&1 &
 qsd_pid=$!
-lab_wait_for 20 "qemu-storage-daemon" test -S "$qsd_sock" || true
+want libiscsi && { lab_wait_for 20 "qemu-storage-daemon" test -S "$qsd_sock" || true; }
 libiscsi_uri="nbd+unix:///lun0?socket=$qsd_sock"
 
 measure_nbd_session() {  # login nbd-server for the figures of one workload, then log out
@@ -42,17 +59,39 @@ measure_nbd_session() {  # login nbd-server for the figures of one workload, the
 
 echo
 echo "iSER on soft-RoCE (rxe0), LIO fileio on tmpfs, fio ${BENCH_RUNTIME} s per run"
-printf '%-20s %22s %22s %22s %22s   %s\n' workload "ours/ublk IOPS MB/s lat" "kernel" "ours/nbd" "libiscsi" "ours/kernel IOPS"
+printf '%-20s %22s %22s %22s %22s   %s' workload "ours/ublk IOPS MB/s lat" "kernel" "ours/nbd" "libiscsi" "ours/kernel IOPS"
+want base && printf '   %22s' "before/ublk (base)"
+echo
 while read -r label rw bs qd; do
-    read -r ui ub ul <<<"$(fio_dev ours "$ours_dev" "$rw" "$bs" "$qd")"
-    read -r ki kb kl <<<"$(fio_dev kernel "$kernel_dev" "$rw" "$bs" "$qd")"
-    "$ISERCTL" logout --device "$ours_dev" >/dev/null
-    read -r ni nb nl <<<"$(measure_nbd_session "$rw" "$bs" "$qd")"
-    ours_dev=$("$ISERCTL" login --portal "$LAB_ADDR1" --target "$iqn" --transport iser)
-    if [ -S "$qsd_sock" ]; then read -r li lb ll <<<"$(fio_nbd libiscsi "$libiscsi_uri" "$rw" "$bs" "$qd")"; else li=0 lb=0 ll=0; fi
+    [ "$workloads" = "  " ] || [[ $workloads == *" $label "* ]] || continue
+    ui=0 ub=0 ul=0 ki=0 kb=0 kl=0 ni=0 nb=0 nl=0 li=0 lb=0 ll=0
+    if want ours; then
+        if [ "${ISER_BENCH_PERF:-0}" = 1 ] && [ "$label" = 4k-randread-QD32 ]; then
+            perf record -a -e cpu-clock -F 997 -o /tmp/perf.data -- sleep $((BENCH_RUNTIME + 2)) >/dev/null 2>&1 &
+            perf_pid=$!
+        fi
+        read -r ui ub ul <<<"$(fio_dev ours "$ours_dev" "$rw" "$bs" "$qd")"
+        if [ -n "${perf_pid:-}" ]; then
+            wait "$perf_pid"; perf_pid=
+            echo "perf (whole VM, during ours $label): by command, then the top symbols"
+            perf report -i /tmp/perf.data --sort comm --stdio 2>/dev/null | grep '%' | head -n 12
+            perf report -i /tmp/perf.data --sort comm,dso,sym --stdio 2>/dev/null | grep '%' | head -n 45
+        fi
+    fi
+    bi=0 bb=0 bl=0
+    want base && read -r bi bb bl <<<"$(fio_dev base "$base_dev" "$rw" "$bs" "$qd")"
+    want kernel && read -r ki kb kl <<<"$(fio_dev kernel "$kernel_dev" "$rw" "$bs" "$qd")"
+    if want nbd; then
+        "$ISERCTL" logout --device "$ours_dev" >/dev/null
+        read -r ni nb nl <<<"$(measure_nbd_session "$rw" "$bs" "$qd")"
+        ours_dev=$("$ISERCTL" login --portal "$LAB_ADDR1" --target "$iqn" --transport iser)
+    fi
+    if want libiscsi && [ -S "$qsd_sock" ]; then read -r li lb ll <<<"$(fio_nbd libiscsi "$libiscsi_uri" "$rw" "$bs" "$qd")"; else li=0 lb=0 ll=0; fi
     mb() { python3 -c "print('%.1f' % ($1/1024))"; }
-    printf '%-20s %8s %6s %6s %8s %6s %6s %8s %6s %6s %8s %6s %6s   %s\n' "$label" \
+    printf '%-20s %8s %6s %6s %8s %6s %6s %8s %6s %6s %8s %6s %6s   %s' "$label" \
         "$ui" "$(mb "$ub")" "$ul" "$ki" "$(mb "$kb")" "$kl" "$ni" "$(mb "$nb")" "$nl" "$li" "$(mb "$lb")" "$ll" "$(ratio "$ui" "$ki")"
+    want base && printf '   %8s %6s %6s' "$bi" "$(mb "$bb")" "$bl"
+    echo
 done <<'W'
 4k-randread-QD1 randread 4k 1
 4k-randread-QD32 randread 4k 32
@@ -62,6 +101,11 @@ done <<'W'
 W
 echo "(lat = mean completion latency in microseconds; libiscsi writes over iSER are known to hang on LIO: 0 means it did not complete)"
 
+if [ -n "$base_dev" ]; then
+    "$ISER_BENCH_BASE_DIR/iserctl" --socket /run/iser/base.sock logout --all >/dev/null 2>&1
+    kill "$base_pid" 2>/dev/null
+fi
+want fabric || { kill "$qsd_pid" 2>/dev/null; lab_kernel_logout "$iqn" >/dev/null 2>&1; exit 0; }
 ib_write_bw -d rxe0 -s 131072 -D 5 >/tmp/ibw-server.log 2>&1 &
 sleep 2
 ib_write_bw -d rxe0 -s 131072 -D 5 "$LAB_ADDR1" >/tmp/ibw.log 2>&1

@@ -50,7 +50,16 @@ IserDatamover::IserDatamover(EventLoop& loop, Logger& log, Events& events)
 
 IserDatamover::IserDatamover(EventLoop& loop, Logger& log, Events& events, std::uint32_t busy_poll_us)
     : loop_(loop), log_(log), events_(events), busy_poll_us_(busy_poll_us),
-      wrs_(std::make_unique<WorkRequests>()), anchor_(new DeferAnchor{this, false}) {}
+      wrs_(std::make_unique<WorkRequests>()), anchor_(new DeferAnchor{this, false}) {
+    // Lab diagnosis only: ISER_SEND_TUNING=noinline,signalall,nobatch turns the send-path
+    // optimisations off one by one, so their effect can be measured in one VM boot.
+    if (const char* t = std::getenv("ISER_SEND_TUNING")) {
+        std::string v(t);
+        no_inline_ = v.find("noinline") != std::string::npos;
+        signal_all_ = v.find("signalall") != std::string::npos;
+        no_batch_ = v.find("nobatch") != std::string::npos;
+    }
+}
 
 IserDatamover::~IserDatamover() {
     close();
@@ -213,7 +222,7 @@ bool IserDatamover::create_resources() {
             return fail(make_error(errno, std::string("rdma_create_qp: ") + std::strerror(errno))), false;
     }
     qp_created_ = true;
-    max_inline_ = qp.cap.max_inline_data;  // what the device granted
+    max_inline_ = no_inline_ ? 0 : qp.cap.max_inline_data;  // what the device granted
 
     if (auto st = loop_.add_fd(comp_channel_->fd, EPOLLIN, [this](std::uint32_t) { on_cq_channel(); }); !st)
         return fail(st.take_error()), false;
@@ -222,7 +231,7 @@ bool IserDatamover::create_resources() {
     // Registered once: the send buffers, the login receive buffer, and any I/O memory that was
     // allocated before the device was known.
     if (!register_pool(send_pool_, depth, kIserPduHeaderBytes + kMaxControlData, "send buffers")) return false;
-    send_ring_.reset(depth, kSignalInterval);
+    send_ring_.reset(depth, signal_all_ ? 1 : kSignalInterval);
     wrs_->send.assign(depth, ibv_send_wr{});
     wrs_->send_sge.assign(depth, {});
     for (std::uint32_t i = 0; i < depth; ++i) {

@@ -135,6 +135,10 @@ void IserDatamover::queue_send(const PendingSend& send) {
     if (len + send.immediate_bytes <= max_inline_) wr.send_flags |= IBV_SEND_INLINE;
     if (r.signal) wr.send_flags |= IBV_SEND_SIGNALED;
     if (r.links_previous) wrs_->send[send_ring_.slot(r.pos - 1)].next = &wr;
+    if (no_batch_) {
+        post_queued_sends();
+        return;
+    }
     schedule_deferred();
     if (busy_poll_us_ && !polling_) start_polling();
 }

@@ -171,6 +171,7 @@ private:
     std::unique_ptr<WorkRequests> wrs_;
     DeferAnchor* anchor_ = nullptr;
 
+    bool no_inline_ = false, signal_all_ = false, no_batch_ = false;  // ISER_SEND_TUNING
     bool cq_armed_ = false;
     bool polling_ = false;
     std::chrono::steady_clock::time_point poll_until_{};

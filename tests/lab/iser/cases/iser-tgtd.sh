@@ -8,6 +8,8 @@ trap iser_case_end EXIT
 
 lab_rxe_up
 iqn=$(lab_tgtd_iser tgt --luns 1 --size 32M --param ImmediateData=Yes) || lab_die "tgtd iSER target failed"
+# tgt 1.0.85's iSER login also requires an initiator-name ACL (see iser-tgtd-small-pool.sh).
+tgtadm --lld iser --mode target --op bind --tid 1 --initiator-name "$LAB_INITIATOR_IQN" || lab_die "tgtadm bind name"
 ISERD_LOG_LEVEL=debug iser_daemon_up
 out=$(iserctl discover "$LAB_ADDR1" --transport iser 2>&1); rc=$?
 echo "discover rc=$rc: $out"
