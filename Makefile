@@ -10,7 +10,7 @@ JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 FUZZ_SECONDS ?= 300
 
-.PHONY: all setup build build-asan test demo bench install fuzz clean
+.PHONY: all setup build build-asan test demo bench soak install fuzz clean
 
 all: build
 
@@ -34,6 +34,10 @@ demo: build
 
 bench: build
 	@bench/run
+
+# Fault-injection soak in the lab VM (ISER_SOAK_SECONDS, default 300, at most 600).
+soak: build
+	@tests/lab/run bench/soak.sh
 
 install: build
 	@cmake --install $(BUILD)
