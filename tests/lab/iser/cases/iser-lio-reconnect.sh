@@ -27,7 +27,7 @@ resources() {
   for kind in qp cq pd mr cm_id; do
     out+="$kind=$(rdma resource show "$kind" 2>/dev/null | grep -Ec "comm iserd( |\$)" || true) "
   done
-  echo "${out}fds=$(find "/proc/$1/fd" -mindepth 1 -maxdepth 1 | wc -l)"
+  echo "${out}fds=$(find "/proc/$1/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)"
 }
 
 # A first pass so every lazily made resource (payload memory, receive buffers) exists.
