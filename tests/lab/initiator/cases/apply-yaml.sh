@@ -125,6 +125,10 @@ if tgtadm --lld iscsi --mode target --op show | grep -q 'I_T nexus: '; then lab_
 check_usable /mnt/apply-fast
 out=$("$ISERCTL" apply -c "$CONF") && [ "$out" = "Nothing to do: the system matches $CONF." ] ||
     lab_die "apply after the removal is not idempotent: $out"
+if [ -d /dev/disk/by-iser ]; then
+    [ ! -L "/dev/disk/by-iser/$tgt_iqn-lun1" ] || lab_die "the by-iser link of the detached LUN is left"
+    [ "$(readlink -f "/dev/disk/by-iser/$lio_iqn-lun0")" = "$fast_dev" ] || lab_die "by-iser link of $lio_iqn LUN 0 changed"
+fi
 lab_log "slow's mount and $slow_dev gone, tgtd session closed; $fast_dev still mounted"
 
 # 6. Everything down, as iser-apply.service's ExecStop does it.
@@ -133,4 +137,5 @@ lab_log "slow's mount and $slow_dev gone, tgtd session closed; $fast_dev still m
 [ -z "$("$ISERCTL" list --json | jq '.sessions[]')" ] || lab_die "sessions left: $("$ISERCTL" list)"
 no_ublk_devices_left || lab_die "ublk devices left: $(ls /dev/ublk*)"
 if dmesg | grep -E 'ublkb[0-9]+.*(I/O error|critical)|Buffer I/O error'; then lab_die "I/O errors in the kernel log"; fi
+if [ -d /dev/disk/by-iser ] && [ -n "$(ls -A /dev/disk/by-iser)" ]; then lab_die "by-iser links left: $(ls /dev/disk/by-iser)"; fi
 lab_log "apply -c /dev/null: unmounted and logged out, no ublk device left, no I/O error"
