@@ -111,12 +111,11 @@ private:
             auto device = device_of(step);
             if (!device) return device.take_error();
             result.device = *device;
-            std::vector<std::string> argv{"mount", "-t", step.fstype};
-            if (!step.options.empty()) {
-                std::string joined;
-                for (const auto& o : step.options) joined += (joined.empty() ? "" : ",") + o;
-                argv.insert(argv.end(), {"-o", joined});
-            }
+            // _netdev: systemd then treats the mount as a network one, unmounted at shutdown
+            // before remote-fs-pre.target goes, so before iser-apply.service logs out.
+            std::string joined = "_netdev";
+            for (const auto& o : step.options) joined += "," + o;
+            std::vector<std::string> argv{"mount", "-t", step.fstype, "-o", joined};
             argv.insert(argv.end(), {*device, step.mountpoint});
             return run_checked(argv);
         }

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <thread>
 
+#include "daemon/device_links.hpp"
 #include "daemon/isid.hpp"
 #include "daemon/session_config.hpp"
 #include "daemon/transport.hpp"
@@ -206,6 +207,11 @@ void Attachment::publish_path(Export& ex, const std::string& path, control::Logi
     for (auto& a : reply.attached)
         if (a.lun == ex.attached.lun) a.path = path;
     ISER_LOG_INFO(log_, "%s: LUN %u is %s", target().c_str(), ex.attached.lun, path.c_str());
+    // A block device also gets its stable name; a link that cannot be made does not fail the login.
+    if (path.rfind("/dev/", 0) == 0) {
+        if (Status st = create_device_link(target(), ex.attached.lun, path); !st)
+            ISER_LOG_WARN(log_, "%s: LUN %u: %s", target().c_str(), ex.attached.lun, st.error().message.c_str());
+    }
 }
 
 Status Attachment::start_kernel_nbd_devices(control::LoginReply& reply) {
@@ -360,6 +366,9 @@ Status Attachment::teardown() {
 Status Attachment::detach() {
     if (detached_) return {};
     detached_ = true;
+    // The stable names go first: nothing should open a device by its name while it goes away.
+    for (const auto& ex : exports_)
+        if (ex.attached.path.rfind("/dev/", 0) == 0) remove_device_link(target(), ex.attached.lun, ex.attached.path);
     Status ublk = stop_ublk_devices();
     Status knbd = stop_kernel_nbd_devices();
     Status st = teardown();
