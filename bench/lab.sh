@@ -6,6 +6,8 @@
 #   ours/nbd    iserd over iSER, NBD socket export       (fio --ioengine=nbd)
 #   libiscsi    qemu-storage-daemon transport=iser, NBD  (fio --ioengine=nbd)
 #   fabric      ib_write_bw 128 KiB on rxe0: the ceiling
+#   ours/ublk q1  the same with --queues 1: one session for the whole device instead of one per
+#               queue (the default is min(CPUs, 4) queues, each with a session of its own)
 # Figures are printed, never asserted.
 set -uo pipefail
 source "$LAB_LIB/lab.sh"
@@ -14,7 +16,7 @@ source "$LAB_DIR/../../bench/lib.sh"
 trap iser_cleanup EXIT
 BENCH_RUNTIME=${ISER_BENCH_RUNTIME:-10}
 # ISER_BENCH_PEERS trims the table while iterating (e.g. "ours kernel"); default: every column.
-peers=" ${ISER_BENCH_PEERS:-ours kernel nbd libiscsi fabric} "
+peers=" ${ISER_BENCH_PEERS:-ours kernel nbd libiscsi fabric q1} "
 want() { [[ $peers == *" $1 "* ]]; }
 # ISER_BENCH_WORKLOADS: a subset of the labels below (default all).
 workloads=" ${ISER_BENCH_WORKLOADS:-} "
@@ -61,6 +63,7 @@ echo
 echo "iSER on soft-RoCE (rxe0), LIO fileio on tmpfs, fio ${BENCH_RUNTIME} s per run"
 printf '%-20s %22s %22s %22s %22s   %s' workload "ours/ublk IOPS MB/s lat" "kernel" "ours/nbd" "libiscsi" "ours/kernel IOPS"
 want base && printf '   %22s' "before/ublk (base)"
+want q1 && printf '   %22s' "ours/ublk 1 queue"
 echo
 while read -r label rw bs qd; do
     [ "$workloads" = "  " ] || [[ $workloads == *" $label "* ]] || continue
@@ -86,11 +89,20 @@ while read -r label rw bs qd; do
         read -r ni nb nl <<<"$(measure_nbd_session "$rw" "$bs" "$qd")"
         ours_dev=$("$ISERCTL" login --portal "$LAB_ADDR1" --target "$iqn" --transport iser)
     fi
+    qi=0 qb=0 ql=0
+    if want q1; then
+        "$ISERCTL" logout --device "$ours_dev" >/dev/null
+        q1_dev=$("$ISERCTL" login --portal "$LAB_ADDR1" --target "$iqn" --transport iser --queues 1)
+        read -r qi qb ql <<<"$(fio_dev ours-q1 "$q1_dev" "$rw" "$bs" "$qd")"
+        "$ISERCTL" logout --device "$q1_dev" >/dev/null
+        ours_dev=$("$ISERCTL" login --portal "$LAB_ADDR1" --target "$iqn" --transport iser)
+    fi
     if want libiscsi && [ -S "$qsd_sock" ]; then read -r li lb ll <<<"$(fio_nbd libiscsi "$libiscsi_uri" "$rw" "$bs" "$qd")"; else li=0 lb=0 ll=0; fi
     mb() { python3 -c "print('%.1f' % ($1/1024))"; }
     printf '%-20s %8s %6s %6s %8s %6s %6s %8s %6s %6s %8s %6s %6s   %s' "$label" \
         "$ui" "$(mb "$ub")" "$ul" "$ki" "$(mb "$kb")" "$kl" "$ni" "$(mb "$nb")" "$nl" "$li" "$(mb "$lb")" "$ll" "$(ratio "$ui" "$ki")"
     want base && printf '   %8s %6s %6s' "$bi" "$(mb "$bb")" "$bl"
+    want q1 && printf '   %8s %6s %6s' "$qi" "$(mb "$qb")" "$ql"
     echo
 done <<'W'
 4k-randread-QD1 randread 4k 1
