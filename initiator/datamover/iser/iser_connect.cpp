@@ -35,6 +35,24 @@ bool set_nonblocking(int fd) {
     return flags >= 0 && fcntl(fd, F_SETFL, flags | O_NONBLOCK) == 0;
 }
 
+// librdmacm opens one ibv_context (and allocates a PD) per RDMA device the first time an id binds
+// to it, and keeps the context open after the last id is destroyed. It closes the context of a
+// removed device only when it re-reads the device list (sync_devices_list() in rdma-core's
+// librdmacm/cma.c), which rdma_get_devices() does; nothing on our connect path does it (address
+// resolution fails first without the device). Until then that open verbs file keeps the kernel's
+// device removal waiting (ib_uverbs waits for every file of a driver without
+// disassociate_ucontext, e.g. rxe and siw: `rdma link delete` hangs). The re-read gives up on an
+// empty list, so the last RDMA device of a host stays open until another one appears or the
+// process exits: false then. rdma_get_devices() also opens the devices that remain; they are
+// live, and librdmacm would open them anyway on first use.
+bool forget_removed_rdma_devices() {
+    int n = 0;
+    ibv_context** list = rdma_get_devices(&n);
+    if (!list) return false;
+    rdma_free_devices(list);  // drops the last reference of a removed device: librdmacm closes it
+    return n > 0;
+}
+
 bool any_rdma_device() {
     int n = 0;
     ibv_device** list = ibv_get_device_list(&n);
@@ -175,7 +193,7 @@ void IserDatamover::on_cm_event(const rdma_cm_event& ev) {
         case RDMA_CM_EVENT_DISCONNECTED:
             return fail(make_error(ECONNRESET, "iSER target " + portal_ + " closed the connection"));
         case RDMA_CM_EVENT_DEVICE_REMOVAL:
-            return fail(make_error(ENODEV, "the RDMA device serving " + portal_ + " was removed"));
+            return device_removed();
         case RDMA_CM_EVENT_TIMEWAIT_EXIT:
         case RDMA_CM_EVENT_ADDR_CHANGE:
         default:
@@ -262,6 +280,25 @@ void IserDatamover::start_connect() {
     param.rnr_retry_count = 7;  // infinite: a target short of receives delays, never fails
     if (rdma_connect(id_, &param) != 0)
         fail(make_error(errno, "rdma_connect to " + portal_ + ": " + std::strerror(errno)));
+}
+
+// rdma_cm's DEVICE_REMOVAL: the kernel's removal of the device waits until every user let go of
+// it, so everything on it goes now, not when the session gets round to destroying this object
+// (after a reconnect delay, or never while it is still logging in), and librdmacm is made to
+// close its own context. Callbacks end as after fail(); close() later finds nothing to do.
+void IserDatamover::device_removed() {
+    if (failed_) return;
+    Error why = make_error(ENODEV, "the RDMA device serving " + portal_ + " was removed");
+    ISER_LOG_DEBUG(log_, "iSER %s: %s; releasing every resource on it", portal_.c_str(), why.message.c_str());
+    stop_io();
+    failed_ = true;
+    drain_flushed();
+    release();
+    if (!forget_removed_rdma_devices())
+        ISER_LOG_WARN(log_, "iSER %s: the removed RDMA device was the last one; librdmacm keeps it open until "
+                            "another RDMA device appears or iserd exits, so its removal (e.g. `rdma link delete` "
+                            "of rxe or siw) waits until then", portal_.c_str());
+    events_.on_disconnected(why);
 }
 
 void IserDatamover::fail(Error why) {

@@ -130,6 +130,7 @@ private:
 
     // Teardown (iser_connect.cpp).
     void fail(Error why);
+    void device_removed();
     void stop_io();
     void drain_flushed();
     void release();
