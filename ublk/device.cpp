@@ -80,13 +80,18 @@ Status Device::start(pid_t daemon_pid) {
 Status Device::stop() {
     auto r = control(uapi::kCmdStopDev, "STOP_DEV");
     if (!r) return r.take_error();
+    ISER_LOG_INFO(log_, "ublk: stopped %s", block_path().c_str());
     return {};
 }
 
 Status Device::remove() {
     if (removed_) return {};
     char_.reset();
-    auto r = control(uapi::kCmdDelDev, "DEL_DEV");
+    // DEL_DEV_ASYNC, not DEL_DEV: the synchronous one waits until the last opener of
+    // /dev/ublkbN lets go, which with a filesystem still mounted (a logout the operator forced)
+    // is never while we wait. The device and its nodes are gone at once either way; only the
+    // number is freed later, at the last close.
+    auto r = control(uapi::kCmdDelDevAsync, "DEL_DEV_ASYNC");
     if (!r) return r.take_error();
     removed_ = true;
     ISER_LOG_INFO(log_, "ublk: deleted device %d", id());
