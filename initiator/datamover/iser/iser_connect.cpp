@@ -43,8 +43,10 @@ bool set_nonblocking(int fd) {
 // device removal waiting (ib_uverbs waits for every file of a driver without
 // disassociate_ucontext, e.g. rxe and siw: `rdma link delete` hangs). The re-read gives up on an
 // empty list, so the last RDMA device of a host stays open until another one appears or the
-// process exits: false then. rdma_get_devices() also opens the devices that remain; they are
-// live, and librdmacm would open them anyway on first use.
+// process exits: false then. The cost: rdma_get_devices() opens every remaining device too, and
+// librdmacm keeps those contexts (as it did for every device before it opened them lazily), so a
+// remaining software device we never used is then held the same way until the next re-read or
+// exit. Drivers that disassociate contexts on removal (mlx5, for one) never wait at all.
 bool forget_removed_rdma_devices() {
     int n = 0;
     ibv_context** list = rdma_get_devices(&n);
