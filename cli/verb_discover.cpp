@@ -4,7 +4,7 @@
 
 #include "cli/daemon_starter.hpp"
 #include "cli/verbs.hpp"
-#include "control/portal.hpp"
+#include "common/portal.hpp"
 
 namespace iser::cli {
 
@@ -22,21 +22,21 @@ int run_discover(const VerbArgs& args, GlobalOptions global) {
     if (auto done = parse_verb(spec, args, options, positional, vm, global)) return *done;
 
     if (!vm.count("portal")) return fail(kExitUsage, "discover needs a PORTAL; see 'iserctl discover --help'");
-    auto portal = control::parse_portal(vm["portal"].as<std::string>());
+    auto portal = iser::parse_portal(vm["portal"].as<std::string>());
     if (!portal) return fail(kExitUsage, portal.error());
     std::string transport = vm["transport"].as<std::string>();
     if (transport != "iser" && transport != "tcp")
         return fail(kExitUsage, "--transport must be iser or tcp, not '" + transport + "'");
 
     control::ControlClient client(global.socket_path);
-    auto reply = call_starting_iserd(client, control::DiscoverRequest{control::format_portal(*portal), transport});
+    auto reply = call_starting_iserd(client, control::DiscoverRequest{iser::format_portal(*portal), transport});
     if (!reply) return fail(kExitFailure, reply.error());
     if (vm.count("json")) {
         std::cout << control::reply_to_json_document(*reply);
         return kExitOk;
     }
     for (const auto& p : std::get<control::DiscoverReply>(*reply).portals)
-        std::cout << control::format_portal(p.address, p.port) << ',' << p.tpgt << ' ' << p.target << '\n';
+        std::cout << iser::format_portal(p.address, p.port) << ',' << p.tpgt << ' ' << p.target << '\n';
     return kExitOk;
 }
 

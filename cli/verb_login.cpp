@@ -9,8 +9,8 @@
 #include "cli/secret_file.hpp"
 #include "cli/verbs.hpp"
 #include "common/duration.hpp"
-#include "control/names.hpp"
-#include "control/portal.hpp"
+#include "common/iscsi_name.hpp"
+#include "common/portal.hpp"
 
 namespace iser::cli {
 namespace {
@@ -30,11 +30,11 @@ std::optional<std::uint32_t> resolve_group(const std::string& group) {
 std::optional<int> build_request(const po::variables_map& vm, control::LoginRequest& request) {
     if (!vm.count("portal")) return fail(kExitUsage, "login needs --portal PORTAL; see 'iserctl login --help'");
     if (!vm.count("target")) return fail(kExitUsage, "login needs --target IQN; see 'iserctl login --help'");
-    auto portal = control::parse_portal(vm["portal"].as<std::string>());
+    auto portal = iser::parse_portal(vm["portal"].as<std::string>());
     if (!portal) return fail(kExitUsage, portal.error());
-    request.portal = control::format_portal(*portal);
+    request.portal = iser::format_portal(*portal);
     request.target = vm["target"].as<std::string>();
-    if (auto valid = control::validate_iscsi_name(request.target); !valid) return fail(kExitUsage, valid.error());
+    if (auto valid = iser::validate_iscsi_name(request.target); !valid) return fail(kExitUsage, valid.error());
 
     request.transport = vm["transport"].as<std::string>();
     if (request.transport != "iser" && request.transport != "tcp")
@@ -84,9 +84,9 @@ std::optional<int> build_request(const po::variables_map& vm, control::LoginRequ
 
     if (vm.count("alt-portal")) {
         for (const auto& text : vm["alt-portal"].as<std::vector<std::string>>()) {
-            auto alt = control::parse_portal(text);
+            auto alt = iser::parse_portal(text);
             if (!alt) return fail(kExitUsage, "--alt-portal: " + alt.error().message);
-            request.alternate_portals.push_back(control::format_portal(*alt));
+            request.alternate_portals.push_back(iser::format_portal(*alt));
         }
     }
     auto count = [&vm](const char* key, std::uint32_t low, std::uint32_t high,

@@ -2,7 +2,7 @@
 // Quiet on success.
 #include "cli/daemon_starter.hpp"
 #include "cli/verbs.hpp"
-#include "control/names.hpp"
+#include "common/iscsi_name.hpp"
 
 namespace iser::cli {
 
@@ -24,7 +24,7 @@ int run_logout(const VerbArgs& args, GlobalOptions global) {
     if (int(vm.count("target")) + int(vm.count("device")) + int(request.all) != 1)
         return fail(kExitUsage, "logout needs exactly one of --target, --device, --all");
     if (vm.count("target")) {
-        if (auto valid = control::validate_iscsi_name(request.target); !valid) return fail(kExitUsage, valid.error());
+        if (auto valid = iser::validate_iscsi_name(request.target); !valid) return fail(kExitUsage, valid.error());
     }
     if (vm.count("device") && request.device.empty()) return fail(kExitUsage, "--device needs a device path");
 

@@ -1,16 +1,16 @@
-// Syntax checks the loader needs and that the wire layer (control/) also does for iserctl and
-// iserd. config/ may not link control/, so these are small local versions of the same rules
-// (control/names.hpp, control/portal.hpp); the unit tests pin them to the same examples.
+// Syntax checks the loader needs: iSCSI names and portals by the rules iserctl and iserd use
+// (common/iscsi_name.hpp, common/portal.hpp), and target labels, which only the file has.
 #pragma once
 #include <cstdint>
 #include <string>
 #include <string_view>
 
+#include "common/portal.hpp"
 #include "common/result.hpp"
 
 namespace iser::config {
 
-inline constexpr std::uint16_t kDefaultIscsiPort = 3260;
+using iser::kDefaultIscsiPort;
 
 // iqn.YYYY-MM.reversed.domain[:anything], eui.<16 hex>, naa.<16|32 hex>; at most 223 bytes.
 // Errors: "invalid iSCSI name 'X': why".

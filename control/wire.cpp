@@ -3,8 +3,8 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
-#include "control/names.hpp"
-#include "control/portal.hpp"
+#include "common/iscsi_name.hpp"
+#include "common/portal.hpp"
 
 namespace iser::control {
 namespace {

@@ -10,7 +10,7 @@
 #include "daemon/isid.hpp"
 #include "daemon/session_config.hpp"
 #include "daemon/transport.hpp"
-#include "control/portal.hpp"
+#include "common/portal.hpp"
 #include "control/wire.hpp"
 
 namespace iser::daemon {
@@ -476,7 +476,7 @@ Result<AttachOptions> options_from_record(const ublk::DeviceRecord& record, cons
     AttachOptions options;
     options.request = std::get<control::LoginRequest>(*request);
     options.initiator_name = initiator_name;
-    auto portal = control::parse_portal(options.request.portal);
+    auto portal = iser::parse_portal(options.request.portal);
     if (!portal) return portal.take_error();
     options.host = portal->host;
     options.port = portal->port;

@@ -2,7 +2,7 @@
 
 #include <map>
 
-#include "control/portal.hpp"
+#include "common/portal.hpp"
 #include "daemon/discovery.hpp"
 #include "ublk/controller.hpp"
 #include "ublk/device.hpp"
@@ -16,7 +16,7 @@ constexpr auto kDefaultReplacement = std::chrono::milliseconds(120000);
 namespace iser::daemon {
 
 Result<control::DiscoverReply> Manager::discover(const control::DiscoverRequest& req) {
-    auto portal = control::parse_portal(req.portal);
+    auto portal = iser::parse_portal(req.portal);
     if (!portal) return portal.take_error();
     auto r = daemon::discover(log_, initiator_name_, portal->host, portal->port, req.transport);
     if (!r) return make_error(r.error().code, "discovery at " + req.portal + " failed: " + r.error().message);
@@ -24,7 +24,7 @@ Result<control::DiscoverReply> Manager::discover(const control::DiscoverRequest&
 }
 
 Result<control::LoginReply> Manager::login(const control::LoginRequest& req) {
-    auto portal = control::parse_portal(req.portal);
+    auto portal = iser::parse_portal(req.portal);
     if (!portal) return portal.take_error();
     std::lock_guard<std::mutex> lock(mutex_);
     // Several attachments of one target are fine when each takes its own LUN (iser.yaml may list

@@ -1,6 +1,6 @@
 #include "daemon/session_config.hpp"
 
-#include "control/portal.hpp"
+#include "common/portal.hpp"
 #include "daemon/isid.hpp"
 #include "daemon/secret_file.hpp"
 
@@ -22,7 +22,7 @@ Result<session::SessionConfig> make_session_config(const SessionTarget& target, 
     // session itself reads 0 as "no recovery at all", which iserd never wants).
     if (cfg.replacement_timeout.count() == 0) cfg.replacement_timeout = milliseconds(1);
     for (const auto& text : rq.alternate_portals) {
-        auto alt = control::parse_portal(text);
+        auto alt = iser::parse_portal(text);
         if (!alt) return alt.take_error();
         cfg.portals.push_back({alt->host, alt->port});
     }

@@ -2,9 +2,9 @@
 
 #include <string>
 
-#include "control/names.hpp"
+#include "common/iscsi_name.hpp"
 
-using iser::control::validate_iscsi_name;
+using iser::validate_iscsi_name;
 
 namespace {
 std::string error_of(const std::string& name) {

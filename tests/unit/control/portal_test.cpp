@@ -1,9 +1,9 @@
 #include <doctest/doctest.h>
 
-#include "control/portal.hpp"
+#include "common/portal.hpp"
 
-using iser::control::format_portal;
-using iser::control::parse_portal;
+using iser::format_portal;
+using iser::parse_portal;
 
 namespace {
 void check(const char* text, const char* host, std::uint16_t port) {

@@ -7,7 +7,7 @@
 
 #include "common/result.hpp"
 
-namespace iser::control {
+namespace iser {
 
 inline constexpr std::uint16_t kDefaultIscsiPort = 3260;
 
@@ -23,4 +23,4 @@ Result<Portal> parse_portal(std::string_view text);
 std::string format_portal(std::string_view host, std::uint16_t port);
 inline std::string format_portal(const Portal& p) { return format_portal(p.host, p.port); }
 
-}  // namespace iser::control
+}  // namespace iser

@@ -1,11 +1,11 @@
-#include "control/portal.hpp"
+#include "common/portal.hpp"
 
 #include <arpa/inet.h>
 
 #include <algorithm>
 #include <cctype>
 
-namespace iser::control {
+namespace iser {
 namespace {
 
 Error bad(std::string_view text, std::string_view why) {
@@ -105,4 +105,4 @@ std::string format_portal(std::string_view host, std::uint16_t port) {
     return out + ":" + std::to_string(port);
 }
 
-}  // namespace iser::control
+}  // namespace iser

@@ -6,7 +6,7 @@
 
 #include "common/result.hpp"
 
-namespace iser::control {
+namespace iser {
 
 inline constexpr std::size_t kMaxIscsiNameBytes = 223;
 
@@ -20,4 +20,4 @@ inline constexpr std::size_t kMaxIscsiNameBytes = 223;
 // Errors (EINVAL) say what is wrong, e.g. "invalid iSCSI name 'iqn.2003.x': date must be YYYY-MM".
 Status validate_iscsi_name(std::string_view name);
 
-}  // namespace iser::control
+}  // namespace iser

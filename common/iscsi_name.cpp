@@ -1,10 +1,10 @@
-#include "control/names.hpp"
+#include "common/iscsi_name.hpp"
 
 #include <algorithm>
 #include <cctype>
 #include <string>
 
-namespace iser::control {
+namespace iser {
 namespace {
 
 Error bad(std::string_view name, std::string_view why) {
@@ -75,4 +75,4 @@ Status validate_iscsi_name(std::string_view name) {
     return bad(name, "must start with iqn., eui. or naa.");
 }
 
-}  // namespace iser::control
+}  // namespace iser
