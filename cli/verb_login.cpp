@@ -149,6 +149,7 @@ int run_login(const VerbArgs& args, GlobalOptions global) {
         ("nop-timeout", po::value<std::string>()->value_name("TIME"), "drop and reconnect when a NOP-In is TIME late (default 5s)")
         ("command-timeout", po::value<std::string>()->value_name("TIME"),
          "abort, then reset the LUN, then reconnect when a command takes longer (default 30s, 0 = never)")
+        ("json", "print one JSON document (attached and skipped LUNs) instead of one line per device")
         ("replacement-timeout", po::value<std::string>()->value_name("TIME"),
          "while reconnecting, hold I/O this long before failing it with EIO (default 120s)");
     po::variables_map vm;
@@ -161,6 +162,10 @@ int run_login(const VerbArgs& args, GlobalOptions global) {
     auto reply = call_starting_iserd(client, request);
     if (!reply) return fail(kExitFailure, reply.error());
     const auto& login = std::get<control::LoginReply>(*reply);
+    if (vm.count("json")) {
+        std::cout << control::reply_to_json_document(*reply);
+        return login.attached.empty() ? fail(kExitFailure, "no LUN of " + request.target + " could be attached") : kExitOk;
+    }
     for (const auto& lun : login.attached) std::cout << lun.path << '\n';
     std::cout.flush();
     for (const auto& skipped : login.skipped) std::cerr << "skipped LUN " << skipped.lun << ": " << skipped.reason << '\n';

@@ -1,5 +1,7 @@
 // iserctl logout --target IQN | --device DEV | --all: detaches the devices, then logs out.
-// Quiet on success.
+// Quiet on success; with --json, one document listing what went away.
+#include <iostream>
+
 #include "cli/daemon_starter.hpp"
 #include "cli/verbs.hpp"
 #include "common/iscsi_name.hpp"
@@ -13,7 +15,8 @@ int run_logout(const VerbArgs& args, GlobalOptions global) {
     options.add_options()
         ("target", po::value<std::string>()->value_name("IQN"), "log out of every session with this target")
         ("device", po::value<std::string>()->value_name("DEV"), "log out of the session serving this device or NBD URI")
-        ("all", "log out of every session");
+        ("all", "log out of every session")
+        ("json", "print {\"detached\": [...]} on success");
     po::variables_map vm;
     if (auto done = parse_verb(spec, args, options, {}, vm, global)) return *done;
 
@@ -31,11 +34,15 @@ int run_logout(const VerbArgs& args, GlobalOptions global) {
     control::ControlClient client(global.socket_path);
     if (auto up = client.probe(); !up) {
         // No iserd means no session: "--all" has nothing to do, a named one does not exist.
-        if (request.all && control::is_not_running(up.error())) return kExitOk;
+        if (request.all && control::is_not_running(up.error())) {
+            if (vm.count("json")) std::cout << control::reply_to_json_document(control::Reply{control::LogoutReply{}});
+            return kExitOk;
+        }
         return fail(kExitFailure, up.error());
     }
     auto reply = client.logout(request);
     if (!reply) return fail(kExitFailure, reply.error());
+    if (vm.count("json")) std::cout << control::reply_to_json_document(control::Reply{*reply});
     return kExitOk;
 }
 

@@ -188,6 +188,16 @@ TEST_CASE("iserctl: contract against a fake iserd") {
         CHECK(missing.status == 1);
         CHECK(missing.err == "iserctl: --chap-secret-file /nonexistent/s: No such file or directory\n");
     }
+    SUBCASE("login and logout --json") {
+        Run r = f.run("login --portal 192.0.2.10 --target iqn.2003-01.org.example:disk1 --json");
+        CHECK(r.status == 0);
+        auto doc = nlohmann::json::parse(r.out);
+        CHECK(doc["attached"][1]["path"] == "/dev/ublkb1");
+        CHECK(doc["skipped"][0]["lun"] == 2);
+        Run out = f.run("logout --all --json");
+        CHECK(out.status == 0);
+        CHECK(nlohmann::json::parse(out.out).contains("detached"));
+    }
     SUBCASE("stats since attach: rates over the uptime and latency percentiles") {
         Run r = f.run("stats --interval 0 --json");
         CHECK(r.status == 0);
