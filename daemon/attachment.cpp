@@ -425,6 +425,16 @@ std::vector<control::DeviceStats> Attachment::stats() {
         state = state_;
     }
     auto uptime = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - attached_at_);
+    // Recovery counters belong to the sessions, shared by every LUN: one trip to each lane.
+    session::SessionStats sessions;
+    for (auto& lane : lanes_) {
+        session::SessionStats s = lane->session_stats();
+        sessions.reconnects += s.reconnects;
+        sessions.command_timeouts += s.command_timeouts;
+        sessions.aborts += s.aborts;
+        sessions.lun_resets += s.lun_resets;
+        sessions.retries += s.retries;
+    }
     for (std::size_t i = 0; i < exports_.size(); ++i) {
         control::DeviceStats d;
         d.target = target();
@@ -433,15 +443,12 @@ std::vector<control::DeviceStats> Attachment::stats() {
         d.state = state;
         d.sessions = std::uint32_t(lanes_.size());
         d.uptime_ms = std::uint64_t(uptime.count());
-        for (auto& lane : lanes_) {
-            d.io += lane->io_stats(i);
-            session::SessionStats s = lane->session_stats();
-            d.reconnects += s.reconnects;
-            d.command_timeouts += s.command_timeouts;
-            d.aborts += s.aborts;
-            d.lun_resets += s.lun_resets;
-            d.retries += s.retries;
-        }
+        for (auto& lane : lanes_) d.io += lane->io_stats(i);
+        d.reconnects = sessions.reconnects;
+        d.command_timeouts = sessions.command_timeouts;
+        d.aborts = sessions.aborts;
+        d.lun_resets = sessions.lun_resets;
+        d.retries = sessions.retries;
         out.push_back(std::move(d));
     }
     return out;
