@@ -7,6 +7,7 @@
 #include "cli/apply_programs.hpp"
 #include "cli/apply_state.hpp"
 #include "cli/daemon_starter.hpp"
+#include "cli/login_settings.hpp"
 
 namespace iser::cli {
 namespace {
@@ -15,28 +16,6 @@ using config::Step;
 using config::StepKind;
 
 void progress(const std::string& line) { std::fprintf(stderr, "iserctl: apply: %s\n", line.c_str()); }
-
-control::LoginRequest login_request(const config::LoginSpec& s) {
-    control::LoginRequest r;
-    r.portal = s.portal;
-    r.target = s.iqn;
-    r.transport = s.transport;
-    r.lun = s.lun;
-    r.frontend = s.frontend;
-    r.chap_user = s.chap_user;
-    r.chap_secret_file = s.chap_secret_file;
-    r.mutual_user = s.mutual_user;
-    r.mutual_secret_file = s.mutual_secret_file;
-    r.alternate_portals = s.alternate_portals;
-    r.queues = s.queues;
-    r.depth = s.depth;
-    r.login_timeout_ms = s.login_timeout_ms;
-    r.nop_interval_ms = s.nop_interval_ms;
-    r.nop_timeout_ms = s.nop_timeout_ms;
-    r.command_timeout_ms = s.command_timeout_ms;
-    r.replacement_timeout_ms = s.replacement_timeout_ms;
-    return r;
-}
 
 class Runner {
 public:
