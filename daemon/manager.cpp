@@ -97,7 +97,8 @@ Result<control::StatsReply> Manager::stats() {
     return reply;
 }
 
-Status Manager::shutdown() {
+Status Manager::shutdown(bool keep_devices) {
+    if (keep_devices) keep_devices_ = true;
     if (request_exit_) request_exit_();
     return {};
 }

@@ -24,7 +24,9 @@ public:
     Result<control::LogoutReply> logout(const control::LogoutRequest&) override;
     Result<control::ListReply> list() override;
     Result<control::StatsReply> stats() override;
-    Status shutdown() override;
+    Status shutdown(bool keep_devices) override;
+    // True once "iserctl shutdown --keep-devices" asked iserd to exit without detaching.
+    bool keep_devices_requested() const { return keep_devices_; }
 
     ~Manager();
     // Logs everything out (at exit).
@@ -42,6 +44,7 @@ private:
     std::vector<std::unique_ptr<Attachment>> attachments_;
     std::thread recovery_thread_;
     std::atomic<bool> stopping_{false};
+    std::atomic<bool> keep_devices_{false};
 
     void recover_group(const std::string& record_dir, const std::vector<ublk::DeviceRecord>& records);
 };
