@@ -51,6 +51,8 @@ run_job() {
 # Under systemd: lab-job.service runs this. systemd has mounted /run, /dev/shm, configfs etc.
 if [ "${1:-}" = --systemd-job ]; then
   mkdir -p /run/lock /run/lab
+  # sys-kernel-config.mount normally did it; LIO's helpers need it either way.
+  mountpoint -q /sys/kernel/config || { modprobe configfs && mount -t configfs configfs /sys/kernel/config; }
   export LAB_IN_VM=1 LAB_SYSTEMD=1
   run_job
 fi
