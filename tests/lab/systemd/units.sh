@@ -12,6 +12,7 @@
 #   d. "systemctl restart iserd" under fio crc32c verify on the remaining mount: the device and
 #      mount survive (the new iserd takes the device over), iser-apply is not restarted, verify
 #      passes, fsck is clean;
+#  d2. "iserctl shutdown --keep-devices", then "systemctl start iserd": the same takeover by hand;
 #   e. "systemctl stop iser-apply" unmounts and logs out, "systemctl stop iserd" exits 0: no
 #      /dev/ublkb*, no /run/iser/ublk record left.
 # Prints the figures: systemd boot time, apply at boot, restart takeover.
@@ -204,6 +205,27 @@ fault_check_fs "$fast_dev" ext4
 systemctl reload iser-apply || lab_die "reload after fsck failed"
 [ "$(source_of "$FAST_MNT")" = "$fast_dev" ] || lab_die "reload did not mount $FAST_MNT again"
 [ "$(cat "$FAST_MNT/hello")" = hello ] || lab_die "$FAST_MNT lost its file"
+
+# --- d2. iserctl shutdown --keep-devices (an upgrade by hand), then iserd started again ----------
+"$ISERCTL" shutdown --keep-devices || lab_die "iserctl shutdown --keep-devices failed"
+lab_wait_for 30 "iserd to exit" bash -c '! systemctl is-active -q iserd' || lab_die "iserd still running"
+[ "$(systemctl show -P Result iserd)" = success ] || lab_die "iserd Result=$(systemctl show -P Result iserd) after shutdown --keep-devices"
+[ -b "$fast_dev" ] && [ -n "$(ls /run/iser/ublk 2>/dev/null)" ] || lab_die "$fast_dev or its record is gone after shutdown --keep-devices"
+[ "$(source_of "$FAST_MNT")" = "$fast_dev" ] || lab_die "$FAST_MNT gone after shutdown --keep-devices"
+# A write now waits in the kernel until the next iserd takes the device over.
+(head -c 1M /dev/urandom >/tmp/keep.bin && cp /tmp/keep.bin "$FAST_MNT/keep.bin" && sync) &
+writer=$!
+sleep 2
+if kill -0 "$writer" 2>/dev/null; then lab_log "d2. a sync on $FAST_MNT waits while no iserd runs"; fi
+t0=$(now_us)
+systemctl start iserd || lab_die "systemctl start iserd failed"
+lab_wait_for 90 "the new iserd to take $fast_dev over" bash -c "'$ISERCTL' list | grep -q '$fast_dev'" ||
+    lab_die "$fast_dev was not taken over after shutdown --keep-devices"
+t1=$(now_us)
+wait "$writer" || lab_die "the write during the handover failed"
+echo 3 >/proc/sys/vm/drop_caches
+cmp /tmp/keep.bin "$FAST_MNT/keep.bin" || lab_die "the file written during the handover differs"
+lab_log "d2. shutdown --keep-devices: $fast_dev and $FAST_MNT kept, taken over $(elapsed "$t0" "$t1") s after iserd started, write during the handover intact"
 
 # --- e. stop -----------------------------------------------------------------------------------
 systemctl stop iser-apply || lab_die "systemctl stop iser-apply failed"
