@@ -153,9 +153,12 @@ int main(int argc, char** argv) {
 
     // Set by the signal thread before it stops the server, read after run() returns.
     std::atomic<bool> restart_pending{false};
+    // Set before main wakes the signal thread itself at exit: no signal to act on then.
+    std::atomic<bool> exiting{false};
     std::thread signals([&] {
         int sig = 0;
         sigwait(&stop_signals, &sig);
+        if (exiting) return;
         if (sig == SIGTERM) {
             // "systemctl restart iserd": the next iserd takes the devices over, so they must
             // survive this one. Asked only on SIGTERM (what systemd sends), and any failure
@@ -166,7 +169,7 @@ int main(int argc, char** argv) {
         }
         if (restart_pending)
             ISER_LOG_INFO(log, "signal %d during a systemd restart: exiting, devices kept for the next iserd", sig);
-        else if (sig != 0)
+        else
             ISER_LOG_INFO(log, "signal %d: logging out and exiting", sig);
         server->stop();
     });
@@ -178,12 +181,14 @@ int main(int argc, char** argv) {
         // recovery); its record in /run/iser/ublk names the login, so the next iserd takes it
         // over (same ISIDs, so the targets reinstate the sessions) and the queued I/O
         // resumes. _exit: destructors would detach. NBD devices do not survive this.
+        server.reset();  // the control socket goes, as at a clean exit; no device is touched
         ISER_LOG_INFO(log, "iserd exiting; devices kept quiesced for the next iserd");
         std::fflush(nullptr);
         _exit(0);
     }
     manager.detach_all();
     // Wake the signal thread if it is still waiting.
+    exiting = true;
     pthread_kill(signals.native_handle(), SIGTERM);
     signals.join();
     ISER_LOG_INFO(log, "iserd exiting");
