@@ -56,6 +56,28 @@ Status write_initiator_name(const std::string& path, const std::string& name) {
     return {};
 }
 
+config::LoginSpec login_spec(const control::LoginRequest& r) {
+    config::LoginSpec s;
+    s.portal = r.portal;
+    s.alternate_portals = r.alternate_portals;
+    s.iqn = r.target;
+    s.transport = r.transport;
+    s.frontend = r.frontend;
+    s.lun = r.lun;
+    s.chap_user = r.chap_user;
+    s.chap_secret_file = r.chap_secret_file;
+    s.mutual_user = r.mutual_user;
+    s.mutual_secret_file = r.mutual_secret_file;
+    s.queues = r.queues;
+    s.depth = r.depth;
+    s.login_timeout_ms = r.login_timeout_ms;
+    s.nop_interval_ms = r.nop_interval_ms;
+    s.nop_timeout_ms = r.nop_timeout_ms;
+    s.command_timeout_ms = r.command_timeout_ms;
+    s.replacement_timeout_ms = r.replacement_timeout_ms;
+    return s;
+}
+
 Result<config::SystemState> collect_state(const config::Config& config, const control::ControlClient& client) {
     config::SystemState state;
     if (auto up = client.probe(); !up) {
@@ -64,7 +86,8 @@ Result<config::SystemState> collect_state(const config::Config& config, const co
         auto list = client.list();
         if (!list) return list.take_error();
         for (const auto& s : list->sessions) {
-            config::SessionState session{s.target, s.portal, s.transport, s.frontend, {}};
+            config::SessionState session{s.target, s.portal, s.transport, s.frontend, {}, {}};
+            if (s.login) session.settings = std::make_shared<const config::LoginSpec>(login_spec(*s.login));
             for (const auto& l : s.luns) session.luns.push_back({l.lun, l.path});
             state.sessions.push_back(std::move(session));
         }

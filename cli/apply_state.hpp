@@ -13,6 +13,9 @@ namespace iser::cli {
 
 inline constexpr const char* kInitiatorNameFile = "/etc/iser/initiatorname.iser";
 
+// The login settings iserd reports for a session, as the planner compares them with the file.
+config::LoginSpec login_spec(const control::LoginRequest& request);
+
 // Errors: iserd answering with an error, or /proc/self/mountinfo unreadable.
 Result<config::SystemState> collect_state(const config::Config& config, const control::ControlClient& client);
 

@@ -11,7 +11,7 @@ void print_session(const control::SessionInfo& s, bool verbose) {
     std::cout << "target:    " << s.target << '\n'
               << "portal:    " << s.portal << '\n'
               << "transport: " << s.transport << '\n'
-              << "state:     " << s.state << '\n'
+              << "state:     " << s.state << (s.detail.empty() ? "" : " (" + s.detail + ")") << '\n'
               << "frontend:  " << s.frontend << '\n';
     if (verbose) {
         std::cout << "tsih:      " << s.tsih << '\n' << "isid:      " << s.isid << '\n';

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "common/portal.hpp"
+
 namespace iser::config {
 namespace {
 
@@ -41,6 +43,39 @@ bool session_matches(const SessionState& s, const Target* t) {
     return std::all_of(s.luns.begin(), s.luns.end(), [t](const LunState& l) { return t->selects(l.lun); });
 }
 
+// "10.0.0.1" and "10.0.0.1:3260" are one portal.
+std::string normal_portal(const std::string& text) {
+    auto p = parse_portal(text);
+    return p ? format_portal(*p) : text;
+}
+
+std::vector<std::string> portal_list(const LoginSpec& s) {
+    std::vector<std::string> all{normal_portal(s.portal)};
+    for (const auto& p : s.alternate_portals) all.push_back(normal_portal(p));
+    return all;
+}
+
+// Which login settings of a matching session differ from the file's ("" when none): those take
+// effect only at a login, so the session is logged in again.
+std::string settings_change(const SessionState& s, const Target& t) {
+    if (!s.settings) return {};
+    const LoginSpec& have = *s.settings;
+    const LoginSpec want = login_spec(t, std::nullopt);
+    std::vector<std::string> what;
+    if (portal_list(have) != portal_list(want)) what.push_back("portals");
+    if (have.chap_user != want.chap_user || have.chap_secret_file != want.chap_secret_file ||
+        have.mutual_user != want.mutual_user || have.mutual_secret_file != want.mutual_secret_file)
+        what.push_back("CHAP");
+    if (have.queues != want.queues || have.depth != want.depth) what.push_back("queues/depth");
+    if (have.login_timeout_ms != want.login_timeout_ms || have.nop_interval_ms != want.nop_interval_ms ||
+        have.nop_timeout_ms != want.nop_timeout_ms || have.command_timeout_ms != want.command_timeout_ms ||
+        have.replacement_timeout_ms != want.replacement_timeout_ms)
+        what.push_back("timeouts");
+    std::string line;
+    for (const auto& w : what) line += (line.empty() ? "" : ", ") + w;
+    return line;
+}
+
 class Planner {
 public:
     Planner(const Config& config, const SystemState& state) : config_(config), state_(state) {}
@@ -73,10 +108,18 @@ private:
 
     void classify_sessions() {
         kept_.assign(state_.sessions.size(), false);
+        changed_.assign(state_.sessions.size(), std::string());
         for (std::size_t i = 0; i < state_.sessions.size(); ++i) {
             const SessionState& s = state_.sessions[i];
             const Target* t = config_.find_target_by_iqn(s.iqn);
             kept_[i] = session_matches(s, t);
+            if (kept_[i]) {
+                std::string changed = settings_change(s, *t);
+                if (!changed.empty()) {
+                    kept_[i] = false;
+                    changed_[i] = changed + " changed";
+                }
+            }
             for (const auto& l : s.luns) {
                 owners_[l.device] = Owner{kept_[i] ? t : nullptr, l.lun, i};
                 if (kept_[i]) attached_[{t->name, l.lun}] = l.device;
@@ -120,6 +163,7 @@ private:
             Step s;
             s.kind = StepKind::logout;
             s.target = session.iqn;
+            s.reason = changed_[i];
             for (const auto& l : session.luns) {
                 auto& unmounts = unmounts_of_device_[l.device];
                 s.after.insert(s.after.end(), unmounts.begin(), unmounts.end());
@@ -266,6 +310,7 @@ private:
     const SystemState& state_;
     Plan plan_;
     std::vector<bool> kept_;
+    std::vector<std::string> changed_;  // per session: why it is logged in again ("" = other reasons)
     std::map<std::string, Owner> owners_;                                  // device -> session, LUN
     std::map<std::pair<std::string, std::uint32_t>, std::string> attached_; // (target, lun) -> device kept
     std::map<std::string, std::vector<std::size_t>> unmounts_of_device_;
@@ -301,8 +346,11 @@ const char* step_name(StepKind kind) {
 std::string describe(const Step& s) {
     switch (s.kind) {
     case StepKind::unmount: return "unmount " + s.device + " from " + s.mountpoint;
-    case StepKind::logout:
-        return s.device.empty() ? "logout " + s.target : "logout " + s.target + " (" + s.device + ")";
+    case StepKind::logout: {
+        std::string line = s.device.empty() ? "logout " + s.target : "logout " + s.target + " (" + s.device + ")";
+        if (!s.reason.empty()) line += ", to log in again: " + s.reason;
+        return line;
+    }
     case StepKind::set_initiator_name: return "initiator-name " + s.initiator_name + " (write /etc/iser/initiatorname.iser)";
     case StepKind::login: {
         std::string line = "login " + s.login.iqn + (s.lun ? " lun " + std::to_string(*s.lun) : " all luns") + " via " +

@@ -5,6 +5,9 @@
 // Rules (see iser.yaml(5)):
 //  - iserd sessions whose target is not in the file, or whose LUNs, transport or frontend no
 //    longer match it, are logged out (their devices' mounts are unmounted first).
+//  - a session whose login settings differ from the file's (portals, CHAP, queues, depth,
+//    timeouts) is logged out and in again with the file's settings, its mounts unmounted
+//    before and mounted again after.
 //  - apply owns the mounts of iserd's devices: such a mount that the file does not list is
 //    unmounted. A mountpoint in the file that holds any other device is a conflict, never a
 //    silent unmount.
@@ -16,6 +19,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -31,9 +35,13 @@ struct LunState {
     std::string device;  // /dev/ublkbN, /dev/nbdN
 };
 
+struct LoginSpec;
+
 struct SessionState {
     std::string iqn, portal, transport, frontend;
     std::vector<LunState> luns;
+    // What iserd says the session was logged in with; unknown (older iserd) counts as matching.
+    std::shared_ptr<const LoginSpec> settings;
 };
 
 enum class DeviceContent { unknown, empty, has_signature };
@@ -74,6 +82,7 @@ struct Step {
     std::string initiator_name;         // set_initiator_name
     LoginSpec login;                    // login
     std::vector<std::size_t> after;     // steps that must have succeeded before this one runs
+    std::string reason;                 // logout: why, when the session is replaced, e.g. "portals changed"
 };
 
 struct Plan {

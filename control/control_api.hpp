@@ -71,12 +71,18 @@ struct LogoutReply {
 };
 
 struct SessionInfo {
-    std::string target, portal, transport, state;  // state: "logged-in", "reconnecting", "failed"
+    // state: "logged-in", "reconnecting", "failed", "taking-over" (after an iserd restart)
+    std::string target, portal, transport, state;
     std::uint16_t tsih = 0;
     std::string isid;                              // 12 hex digits
     std::vector<std::pair<std::string, std::string>> negotiated;  // key, value
     std::vector<AttachedLun> luns;
     std::string frontend;
+    // While reconnecting or taking over: for how long, and when held I/O fails, in words.
+    std::string detail;
+    // The settings the session was logged in with (secret file paths, never secrets), so that
+    // `iserctl apply` sees a changed portal list, CHAP or timer. Absent from older daemons.
+    std::optional<LoginRequest> login;
 };
 struct ListReply {
     std::vector<SessionInfo> sessions;

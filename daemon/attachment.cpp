@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstring>
 #include <thread>
 
@@ -43,18 +44,26 @@ std::uint32_t lane_count(const AttachOptions& options, Logger& log) {
 
 }  // namespace
 
-Result<std::unique_ptr<Attachment>> Attachment::attach(Logger& log, AttachOptions options, control::LoginReply& reply) {
+Result<std::unique_ptr<Attachment>> Attachment::attach(Logger& log, AttachOptions options, control::LoginReply& reply,
+                                                      AttachStage* failed_at) {
     std::unique_ptr<Attachment> a(new Attachment(log, std::move(options)));
+    AttachStage stage = AttachStage::devices;
+    if (failed_at) *failed_at = stage;
     if (a->options_.request.frontend == "ublk") {
         // Before logging in: without ublk there is nothing to attach to.
         auto ctl = ublk::Controller::open();
         if (!ctl) return ctl.take_error();
         a->ublk_control_ = std::move(*ctl);
     }
+    stage = AttachStage::target;
     Status built = a->build(reply);
-    if (built) built = a->start_ublk_devices(reply);
+    if (built) {
+        stage = AttachStage::devices;
+        built = a->start_ublk_devices(reply);
+    }
     if (built) built = a->start_kernel_nbd_devices(reply);
     if (!built) {
+        if (failed_at) *failed_at = stage;
         (void)a->detach();
         return built.take_error();
     }
@@ -70,13 +79,18 @@ Attachment::~Attachment() {
 // the I/O of its queue; after the replacement timeout that lane fails I/O until it is back).
 void Attachment::recovery_event(session::RecoveryEvent event) {
     std::lock_guard<std::mutex> lock(info_mutex_);
+    const auto now = std::chrono::steady_clock::now();
     switch (event) {
-        case session::RecoveryEvent::Reconnecting: ++lanes_down_; break;
+        case session::RecoveryEvent::Reconnecting:
+            if (lanes_down_++ == 0) down_since_ = now;
+            break;
         case session::RecoveryEvent::Reconnected:
             if (lanes_down_) --lanes_down_;
             if (lanes_failing_) --lanes_failing_;
             break;
-        case session::RecoveryEvent::ReplacementTimeout: ++lanes_failing_; break;
+        case session::RecoveryEvent::ReplacementTimeout:
+            if (lanes_failing_++ == 0) failing_since_ = now;
+            break;
     }
     if (state_ == "logging-in" || state_ == "logged-out") return;
     state_ = lanes_failing_ ? "failed" : lanes_down_ ? "reconnecting" : "logged-in";
@@ -386,12 +400,18 @@ control::SessionInfo Attachment::info() const {
                std::to_string(options_.port);
     s.transport = options_.request.transport;
     s.frontend = options_.request.frontend;
+    s.login = options_.request;
+    if (lanes_.empty()) {
+        std::lock_guard<std::mutex> lock(info_mutex_);
+        s.state = state_;
+        return s;
+    }
+    session::Session& lead = lanes_[0]->session();
     {
         std::lock_guard<std::mutex> lock(info_mutex_);
         s.state = state_;
+        s.detail = state_detail(lead.config().replacement_timeout);
     }
-    if (lanes_.empty()) return s;
-    session::Session& lead = lanes_[0]->session();
     const auto& p = lead.params();
     s.tsih = p.tsih;
     s.isid = isid_hex(lead.config().login.isid);
@@ -415,6 +435,31 @@ control::SessionInfo Attachment::info() const {
     }
     for (const auto& ex : exports_) s.luns.push_back(ex.attached);
     return s;
+}
+
+// What an operator waiting on a reconnect wants to know: for how long, and when held I/O starts
+// failing. Called with info_mutex_ held.
+std::string Attachment::state_detail(std::chrono::milliseconds replacement_timeout) const {
+    using std::chrono::duration_cast;
+    using std::chrono::seconds;
+    const auto now = std::chrono::steady_clock::now();
+    const auto lanes = std::to_string(lanes_.size());
+    if (lanes_failing_) {
+        return std::to_string(lanes_failing_) + " of " + lanes + " sessions past the replacement timeout for " +
+               std::to_string(duration_cast<seconds>(now - failing_since_).count()) +
+               " s: their I/O fails with EIO; still reconnecting";
+    }
+    if (lanes_down_) {
+        const auto down = now - down_since_;
+        std::string d = std::to_string(lanes_down_) + " of " + lanes + " sessions reconnecting for " +
+                        std::to_string(duration_cast<seconds>(down).count()) + " s; I/O held";
+        if (replacement_timeout > down) {
+            const auto left = duration_cast<seconds>(replacement_timeout - down).count();
+            d += ", fails with EIO in " + std::to_string(left) + " s";
+        }
+        return d;
+    }
+    return {};
 }
 
 std::vector<control::DeviceStats> Attachment::stats() {
@@ -493,7 +538,14 @@ Result<AttachOptions> options_from_record(const ublk::DeviceRecord& record, cons
         std::string hex = list.substr(pos, end - pos);
         if (hex.size() != 12) return make_error(EINVAL, "record of ublk device " + std::to_string(record.dev_id) + ": bad ISID '" + hex + "'");
         pdu::Isid isid{};
-        for (std::size_t i = 0; i < isid.size(); ++i) isid[i] = std::uint8_t(std::stoul(hex.substr(2 * i, 2), nullptr, 16));
+        for (std::size_t i = 0; i < isid.size(); ++i) {
+            // from_chars, not stoul: a damaged record must give an error, not an exception on
+            // the recovery thread.
+            const char* digits = hex.data() + 2 * i;
+            auto [end_ptr, ec] = std::from_chars(digits, digits + 2, isid[i], 16);
+            if (ec != std::errc() || end_ptr != digits + 2)
+                return make_error(EINVAL, "record of ublk device " + std::to_string(record.dev_id) + ": bad ISID '" + hex + "'");
+        }
         options.isids.push_back(isid);
         pos = end + 1;
     }

@@ -37,10 +37,16 @@ std::map<std::string, std::string> record_identity(const control::LoginRequest& 
                                                    const std::vector<pdu::Isid>& isids);
 Result<AttachOptions> options_from_record(const ublk::DeviceRecord& record, const std::string& initiator_name);
 
+// Where an attach failed: at the target (login, LUN probe: worth retrying while the target may
+// come back) or at the local devices (ublk/NBD: retrying would fail the same way).
+enum class AttachStage { target, devices };
+
 class Attachment {
 public:
-    // Blocks until the LUNs are exported (or everything is undone on failure).
-    static Result<std::unique_ptr<Attachment>> attach(Logger& log, AttachOptions options, control::LoginReply& reply);
+    // Blocks until the LUNs are exported (or everything is undone on failure). On failure,
+    // `failed_at` (when given) tells which stage failed.
+    static Result<std::unique_ptr<Attachment>> attach(Logger& log, AttachOptions options, control::LoginReply& reply,
+                                                      AttachStage* failed_at = nullptr);
     ~Attachment();
 
     // Blocks: stops the devices, waits for in-flight I/O, flushes, logs every lane out.
@@ -78,6 +84,7 @@ private:
     void publish_path(Export& ex, const std::string& path, control::LoginReply& reply);
     void set_state(std::string state);
     void recovery_event(session::RecoveryEvent event);
+    std::string state_detail(std::chrono::milliseconds replacement_timeout) const;
 
     Logger& log_;
     AttachOptions options_;
@@ -88,6 +95,7 @@ private:
     mutable std::mutex info_mutex_;  // control plane: info() reads what the lanes report
     std::string state_ = "logging-in";
     std::uint32_t lanes_down_ = 0, lanes_failing_ = 0;  // guarded by info_mutex_
+    std::chrono::steady_clock::time_point down_since_, failing_since_;  // guarded by info_mutex_
     std::chrono::steady_clock::time_point attached_at_ = std::chrono::steady_clock::now();
     bool detached_ = false;
 };

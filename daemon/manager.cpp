@@ -1,5 +1,6 @@
 #include "daemon/manager.hpp"
 
+#include <charconv>
 #include <map>
 
 #include "common/portal.hpp"
@@ -30,11 +31,15 @@ Result<control::LoginReply> Manager::login(const control::LoginRequest& req) {
     // Several attachments of one target are fine when each takes its own LUN (iser.yaml may list
     // LUNs one by one); the same LUN twice would give two devices racing on the same blocks.
     for (const auto& a : attachments_) {
-        if (a->target() != req.target) continue;
-        if (!a->lun_filter() || !req.lun || *a->lun_filter() == *req.lun)
+        if (overlaps(a->target(), a->lun_filter(), req))
             return make_error(EEXIST, "already logged in to " + req.target +
                                           (req.lun && a->lun_filter() ? " LUN " + std::to_string(*req.lun) : "") +
                                           "; log out first");
+    }
+    for (const auto& t : takeovers_) {
+        if (overlaps(t.info.target, t.lun_filter, req))
+            return make_error(EBUSY, req.target + " is being taken over from the previous iserd (" + t.devices +
+                                         "); retry once `iserctl list` shows it logged in");
     }
     AttachOptions opts;
     opts.request = req;
@@ -86,6 +91,7 @@ Result<control::ListReply> Manager::list() {
     std::lock_guard<std::mutex> lock(mutex_);
     control::ListReply reply;
     for (const auto& a : attachments_) reply.sessions.push_back(a->info());
+    for (const auto& t : takeovers_) reply.sessions.push_back(t.info);
     return reply;
 }
 
@@ -139,8 +145,18 @@ void Manager::recover_group(const std::string& record_dir, const std::vector<ubl
     if (!options) return give_up(options.error().message);
     options->record_dir = record_dir;
     for (const auto& r : records) {
-        if (r.identity.count("lun")) options->recover[std::uint32_t(std::stoul(r.identity.at("lun")))] = r;
+        auto lun = record_lun(r);
+        if (!lun) return give_up(lun.error().message);
+        options->recover[*lun] = r;
     }
+    // Until the takeover ends, a login of the same LUNs is refused and `iserctl list` shows the
+    // devices as "taking-over".
+    const std::uint64_t claim = claim_takeover(*options, devices);
+    struct Release {
+        Manager& m;
+        std::uint64_t id;
+        ~Release() { m.release_takeover(id); }
+    } release{*this, claim};
     const auto limit = options->request.replacement_timeout_ms
                            ? std::chrono::milliseconds(*options->request.replacement_timeout_ms)
                            : kDefaultReplacement;
@@ -149,8 +165,10 @@ void Manager::recover_group(const std::string& record_dir, const std::vector<ubl
     for (int attempt = 1;; ++attempt) {
         if (stopping_) return;
         control::LoginReply reply;
-        // Not under mutex_: a login can take many seconds and list/stats must still answer.
-        auto a = Attachment::attach(log_, *options, reply);
+        AttachStage failed_at = AttachStage::target;
+        // Not under mutex_: a login can take many seconds and list/stats must still answer (the
+        // claim above keeps logins of these LUNs out meanwhile).
+        auto a = Attachment::attach(log_, *options, reply, &failed_at);
         if (a) {
             std::lock_guard<std::mutex> lock(mutex_);
             attachments_.push_back(std::move(*a));
@@ -158,14 +176,68 @@ void Manager::recover_group(const std::string& record_dir, const std::vector<ubl
             return;
         }
         ISER_LOG_WARN(log_, "taking over %s, attempt %d: %s", devices.c_str(), attempt, a.error().message.c_str());
-        // The target may come back: retry logins until the replacement timeout. A ublk error
+        set_takeover_attempt(claim, attempt, a.error().message);
+        // The target may come back: retry logins until the replacement timeout. A device error
         // (device gone, served by someone else, geometry changed, or a recovery the kernel
         // accepted and the queues then failed) cannot be retried (6.12).
-        const bool ublk_error = a.error().message.find("ublk") != std::string::npos;
-        if (ublk_error || std::chrono::steady_clock::now() + kRecoveryRetry > deadline)
+        if (failed_at == AttachStage::devices || std::chrono::steady_clock::now() + kRecoveryRetry > deadline)
             return give_up(a.error().message);
         for (int i = 0; i < 20 && !stopping_; ++i) std::this_thread::sleep_for(kRecoveryRetry / 20);
     }
+}
+
+bool Manager::overlaps(const std::string& target, const std::optional<std::uint32_t>& lun_filter,
+                       const control::LoginRequest& req) {
+    if (target != req.target) return false;
+    return !lun_filter || !req.lun || *lun_filter == *req.lun;
+}
+
+Result<std::uint32_t> Manager::record_lun(const ublk::DeviceRecord& record) {
+    auto it = record.identity.find("lun");
+    std::uint32_t lun = 0;
+    if (it != record.identity.end()) {
+        const std::string& text = it->second;
+        auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), lun);
+        if (ec == std::errc() && end == text.data() + text.size() && !text.empty()) return lun;
+    }
+    return make_error(EINVAL, "record of ublk device " + std::to_string(record.dev_id) + " has no valid LUN number");
+}
+
+std::uint64_t Manager::claim_takeover(const AttachOptions& options, const std::string& devices) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    Takeover t;
+    t.id = ++next_takeover_id_;
+    t.lun_filter = options.request.lun;
+    t.devices = devices;
+    t.info.target = options.request.target;
+    t.info.portal = options.request.portal;
+    t.info.transport = options.request.transport;
+    t.info.frontend = options.request.frontend;
+    t.info.state = "taking-over";
+    t.info.detail = "logging in again to take over " + devices + " from the previous iserd; I/O held";
+    t.info.login = options.request;
+    for (const auto& [lun, record] : options.recover) {
+        control::AttachedLun l;
+        l.lun = lun;
+        l.path = "/dev/ublkb" + std::to_string(record.dev_id);
+        l.size_bytes = record.size_bytes;
+        l.block_size = record.logical_block_size;
+        t.info.luns.push_back(l);
+    }
+    takeovers_.push_back(std::move(t));
+    return takeovers_.back().id;
+}
+
+void Manager::set_takeover_attempt(std::uint64_t id, int attempt, const std::string& error) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (auto& t : takeovers_)
+        if (t.id == id)
+            t.info.detail = "login attempt " + std::to_string(attempt) + " failed: " + error + "; retrying, I/O held";
+}
+
+void Manager::release_takeover(std::uint64_t id) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::erase_if(takeovers_, [id](const Takeover& t) { return t.id == id; });
 }
 
 void Manager::detach_all() {

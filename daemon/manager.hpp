@@ -46,7 +46,24 @@ private:
     std::atomic<bool> stopping_{false};
     std::atomic<bool> keep_devices_{false};
 
+    // Devices a restarted iserd is taking over: shown by list(), and their LUNs refused to
+    // login() until the takeover ends. Guarded by mutex_.
+    struct Takeover {
+        std::uint64_t id = 0;
+        std::optional<std::uint32_t> lun_filter;
+        std::string devices;            // "/dev/ublkb0, /dev/ublkb1"
+        control::SessionInfo info;      // state "taking-over"
+    };
+    std::vector<Takeover> takeovers_;
+    std::uint64_t next_takeover_id_ = 0;
+
     void recover_group(const std::string& record_dir, const std::vector<ublk::DeviceRecord>& records);
+    static bool overlaps(const std::string& target, const std::optional<std::uint32_t>& lun_filter,
+                         const control::LoginRequest& req);
+    static Result<std::uint32_t> record_lun(const ublk::DeviceRecord& record);
+    std::uint64_t claim_takeover(const AttachOptions& options, const std::string& devices);
+    void set_takeover_attempt(std::uint64_t id, int attempt, const std::string& error);
+    void release_takeover(std::uint64_t id);
 };
 
 }  // namespace iser::daemon

@@ -34,9 +34,9 @@ Config load(const std::string& text = kFile) {
 // The system after a successful apply of kFile.
 SystemState applied() {
     SystemState s;
-    s.sessions = {{"iqn.2003-01.org.example:fast", "192.0.2.10:3260", "iser", "ublk", {{0, "/dev/ublkb0"}, {1, "/dev/ublkb1"}}},
-                  {"iqn.2003-01.org.example:slow", "[2001:db8::1]:3260", "tcp", "nbd", {{0, "/dev/nbd0"}}},
-                  {"iqn.2003-01.org.example:slow", "[2001:db8::1]:3260", "tcp", "nbd", {{2, "/dev/nbd1"}}}};
+    s.sessions = {{"iqn.2003-01.org.example:fast", "192.0.2.10:3260", "iser", "ublk", {{0, "/dev/ublkb0"}, {1, "/dev/ublkb1"}}, {}},
+                  {"iqn.2003-01.org.example:slow", "[2001:db8::1]:3260", "tcp", "nbd", {{0, "/dev/nbd0"}}, {}},
+                  {"iqn.2003-01.org.example:slow", "[2001:db8::1]:3260", "tcp", "nbd", {{2, "/dev/nbd1"}}, {}}};
     s.mounts = {{"/dev/sda1", "/", "ext4"}, {"/dev/ublkb0", "/srv/fast", "ext4"}, {"/dev/nbd1", "/srv/slow", "xfs"}};
     s.device_content = {{"/dev/ublkb1", DeviceContent::empty}, {"/dev/nbd0", DeviceContent::has_signature}};
     s.existing_directories = {"/srv/fast", "/srv/slow"};
@@ -106,7 +106,7 @@ TEST_CASE("plan: a LUN removed from the file is unmounted, then logged out") {
 
 TEST_CASE("plan: a target gone from the file is logged out, mounts first, deepest first") {
     auto state = applied();
-    state.sessions.push_back({"iqn.2003-01.org.example:old", "192.0.2.99:3260", "iser", "ublk", {{0, "/dev/ublkb7"}}});
+    state.sessions.push_back({"iqn.2003-01.org.example:old", "192.0.2.99:3260", "iser", "ublk", {{0, "/dev/ublkb7"}}, {}});
     state.mounts.push_back({"/dev/ublkb7", "/srv/old", "ext4"});
     state.mounts.push_back({"/dev/ublkb7", "/srv/old/deeper", "ext4"});
     auto plan = make_plan(load(), state);
@@ -194,4 +194,63 @@ TEST_CASE("plan: a changed initiator name is written, nothing else") {
     state.initiator_name = "iqn.2026-11.org.example:other";
     auto plan = make_plan(load(), state);
     CHECK(lines(plan) == Lines{"initiator-name iqn.2026-11.org.example:host1 (write /etc/iser/initiatorname.iser)"});
+}
+
+namespace {
+// What iserd reports for the sessions of applied(): the login settings kFile gives.
+SystemState applied_with_settings(const std::string& file = kFile) {
+    SystemState state = applied();
+    Config config = load(file);
+    // Each session's settings are what a fresh plan of the file would send at login.
+    auto fresh = make_plan(config, SystemState{});
+    for (auto& session : state.sessions) {
+        for (const auto& step : fresh.steps) {
+            if (step.kind == StepKind::login && step.login.iqn == session.iqn)
+                session.settings = std::make_shared<const LoginSpec>(step.login);
+        }
+    }
+    return state;
+}
+}  // namespace
+
+TEST_CASE("plan: unchanged login settings need nothing; portals compare with their default port") {
+    auto state = applied_with_settings();
+    CHECK(make_plan(load(), state).steps.empty());
+    // Logged in by hand without the port: the same portal.
+    auto spec = *state.sessions[0].settings;
+    spec.portal = "192.0.2.10";
+    state.sessions[0].settings = std::make_shared<const LoginSpec>(spec);
+    CHECK(make_plan(load(), state).steps.empty());
+}
+
+TEST_CASE("plan: changed portals, CHAP or timeouts log the session in again, mounts around it") {
+    const auto state = applied_with_settings();
+    std::string file = kFile;
+    const std::string old_portals = "portals: [192.0.2.10, 192.0.2.11]";
+    file.replace(file.find(old_portals), old_portals.size(), "portals: [192.0.2.10, 192.0.2.12]");
+    file.replace(file.find("timeouts: {login: 15s}"), 22, "timeouts: {login: 15s, replacement: 30s}");
+    auto plan = make_plan(load(file), state);
+    CHECK(plan.conflicts.empty());
+    CHECK(lines(plan) == Lines{
+        "unmount /dev/ublkb0 from /srv/fast",
+        "logout iqn.2003-01.org.example:fast (/dev/ublkb0), to log in again: portals, timeouts changed",
+        "login iqn.2003-01.org.example:fast all luns via 192.0.2.10:3260, 192.0.2.12:3260 (iser, ublk)",
+        "mkfs.ext4 LUN 0 of 'fast' if it has no signature",
+        "mount LUN 0 of 'fast' on /srv/fast (ext4, noatime)",
+    });
+    REQUIRE(plan.steps.size() == 5);
+    CHECK(plan.steps[1].after == After{0});
+    CHECK(plan.steps[2].after == After{1});
+    CHECK(plan.steps[2].login.replacement_timeout_ms == 30000u);
+    // The other target's sessions are untouched.
+    for (const auto& step : plan.steps) CHECK(step.target.find("slow") == std::string::npos);
+}
+
+TEST_CASE("plan: a session of an older iserd (no settings reported) is kept") {
+    std::string file = kFile;
+    file.replace(file.find("timeouts: {login: 15s}"), 22, "timeouts: {login: 20s}");
+    CHECK(make_plan(load(file), applied()).steps.empty());
+    auto plan = make_plan(load(file), applied_with_settings());
+    REQUIRE_FALSE(plan.steps.empty());
+    CHECK(plan.steps[1].reason == "timeouts changed");
 }

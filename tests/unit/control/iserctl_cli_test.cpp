@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -69,6 +70,11 @@ public:
         s.portal = "192.0.2.10:3260";
         s.transport = "iser";
         s.state = "logged-in";
+        if (reconnecting_lists > 0) {
+            --reconnecting_lists;
+            s.state = "reconnecting";
+            s.detail = "1 of 2 sessions reconnecting for 3 s; I/O held, fails with EIO in 117 s";
+        }
         s.frontend = "ublk";
         s.tsih = 7;
         s.isid = "400001370000";
@@ -82,6 +88,7 @@ public:
         return {};
     }
 
+    std::atomic<int> reconnecting_lists{0};  // list() says "reconnecting" this many times
     DiscoverRequest last_discover;
     LoginRequest last_login;
     LogoutRequest last_logout;
@@ -314,4 +321,33 @@ TEST_CASE("iserctl: no iserd running") {
     CHECK(logout.err == "iserctl: iserd is not running (socket " + socket + ")\n");
     CHECK(iserctl(socket, "logout --all", dir).status == 0);
     std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("iserctl wait: progress while reconnecting, then logged in; timeout; unknown device") {
+    if (::geteuid() != 0) {
+        MESSAGE("SKIP: iserctl must run as root");
+        return;
+    }
+    Fixture f;
+    f.handler.reconnecting_lists = 3;
+    auto listed = f.run("list");
+    CHECK(listed.out.find("state:     reconnecting (1 of 2 sessions reconnecting for 3 s; I/O held, fails with EIO in 117 s)\n") !=
+          std::string::npos);
+    auto waited = f.run("wait --timeout 20s /dev/ublkb0");
+    CHECK(waited.status == 0);
+    CHECK(waited.err.find("iserctl: wait: iqn.2003-01.org.example:disk1 (/dev/ublkb0): reconnecting (1 of 2 sessions") !=
+          std::string::npos);
+    CHECK(waited.out.find("1 session logged in after ") == 0);
+    CHECK(f.handler.reconnecting_lists == 0);
+
+    f.handler.reconnecting_lists = 1000000;
+    auto timed_out = f.run("wait --timeout 1s -q");
+    CHECK(timed_out.status == 1);
+    CHECK(timed_out.err.find("iserctl: timed out after 1s: iqn.2003-01.org.example:disk1 (/dev/ublkb0): reconnecting") == 0);
+    CHECK(timed_out.out.empty());
+
+    auto unknown = f.run("wait /dev/ublkb9");
+    CHECK(unknown.status == 1);
+    CHECK(unknown.err == "iserctl: no session holds /dev/ublkb9 (see 'iserctl list')\n");
+    CHECK(f.run("wait --timeout soon").status == 2);
 }

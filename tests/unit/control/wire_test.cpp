@@ -224,6 +224,30 @@ TEST_CASE("wire: every reply round-trips") {
     REQUIRE(got.luns.size() == 1);
     CHECK(got.luns[0].path == "/dev/ublkb0");
     CHECK(got.frontend == "ublk");
+    CHECK(got.detail.empty());
+    CHECK_FALSE(got.login.has_value());  // an older iserd sends none
+
+    // A reconnecting session carries its detail and the settings it was logged in with.
+    info.state = "reconnecting";
+    info.detail = "1 of 2 sessions reconnecting for 12 s; I/O held, fails with EIO in 108 s";
+    LoginRequest settings;
+    settings.portal = "192.0.2.10:3260";
+    settings.target = info.target;
+    settings.alternate_portals = {"192.0.2.11:3260"};
+    settings.chap_user = "alice";
+    settings.chap_secret_file = "/etc/iser/alice.secret";
+    settings.replacement_timeout_ms = 30000;
+    info.login = settings;
+    ListReply s2;
+    s2.sessions.push_back(info);
+    auto sr2 = std::get<ListReply>(reply_round_trip(ListRequest{}, s2));
+    REQUIRE(sr2.sessions.size() == 1);
+    CHECK(sr2.sessions[0].detail == info.detail);
+    REQUIRE(sr2.sessions[0].login.has_value());
+    CHECK(sr2.sessions[0].login->alternate_portals == settings.alternate_portals);
+    CHECK(sr2.sessions[0].login->chap_secret_file == "/etc/iser/alice.secret");
+    CHECK(sr2.sessions[0].login->replacement_timeout_ms == 30000u);
+    CHECK_FALSE(sr2.sessions[0].login->command_timeout_ms.has_value());
 
     reply_round_trip(ShutdownRequest{}, ShutdownReply{});
 }

@@ -20,8 +20,14 @@ wait "$ISERD_PID" 2>/dev/null || true
 lab_log "iserd killed"
 sleep 2
 iser_start
-lab_wait_for 90 "iserd to take $dev over" bash -c "'$ISERCTL' list | grep -q '$dev'" ||
-    { tail -n 30 /tmp/iserd.log; lab_die "$dev was not taken over"; }
+# While the takeover runs, a login of the same target is refused rather than racing it.
+if "$ISERCTL" login --portal "$LAB_ADDR1" --target "$iqn" 2>/tmp/relogin.err; then
+    lab_die "a second login of $iqn was accepted during or after the takeover"
+fi
+lab_log "second login refused: $(cat /tmp/relogin.err)"
+"$ISERCTL" wait --timeout 90s "$dev" 2>/tmp/wait.err ||
+    { cat /tmp/wait.err; tail -n 30 /tmp/iserd.log; lab_die "$dev was not taken over"; }
+lab_log "iserctl wait: $(tail -n 1 /tmp/wait.err 2>/dev/null)"
 lab_log "iserd restarted and took $dev over: $(grep -c 'took over' /tmp/iserd.log) log line(s)"
 fault_fio_finish 300
 fault_check_fs "$dev" ext4

@@ -18,9 +18,19 @@ tpg=/sys/kernel/config/target/iscsi/$iqn/tpgt_1
 echo 0 >"$tpg/enable"
 lab_log "portal group disabled"
 sleep 10
-"$ISERCTL" list | grep -q "state:     reconnecting" || lab_log "note: list did not show 'reconnecting' after 10 s"
+state=$("$ISERCTL" list | grep "^state:") || true
+lab_log "after 10 s: $state"
+grep -q "^state:     reconnecting (.* reconnecting for [0-9]* s; I/O held, fails with EIO in [0-9]* s)$" <<<"$state" ||
+    lab_die "list does not show the reconnect and its deadline"
+# iserctl wait shows the reconnect's progress and returns once the sessions are back.
+"$ISERCTL" wait --timeout 120s "$dev" 2>/tmp/wait.err &
+WAIT_PID=$!
+sleep 2
 echo 1 >"$tpg/enable"
 lab_log "portal group enabled again"
+wait "$WAIT_PID" || { cat /tmp/wait.err; lab_die "iserctl wait failed"; }
+grep -q "^iserctl: wait: $iqn ($dev): reconnecting (" /tmp/wait.err || { cat /tmp/wait.err; lab_die "iserctl wait showed no progress"; }
+lab_log "iserctl wait: $(wc -l </tmp/wait.err) progress line(s), then logged in"
 fault_fio_finish 300
 n=$(fault_reconnects "$dev")
 [ "$n" -ge 1 ] || lab_die "stats show $n reconnects"

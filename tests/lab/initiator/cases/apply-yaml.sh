@@ -30,7 +30,7 @@ iser_start
 
 CONF=/tmp/apply/iser.yaml
 mkdir -p /tmp/apply
-write_conf() {  # write_conf all|fast-only
+write_conf() {  # write_conf all|fast-only [EXTRA-LINE-FOR-FAST]
     {
         cat <<YAML
 targets:
@@ -41,6 +41,7 @@ targets:
     luns: all
     device: {frontend: ublk}
 YAML
+        [ -z "${2:-}" ] || echo "    $2"
         [ "$1" = fast-only ] || cat <<YAML
   - name: slow
     iqn: $tgt_iqn
@@ -130,6 +131,23 @@ if [ -d /dev/disk/by-iser ]; then
     [ "$(readlink -f "/dev/disk/by-iser/$lio_iqn-lun0")" = "$fast_dev" ] || lab_die "by-iser link of $lio_iqn LUN 0 changed"
 fi
 lab_log "slow's mount and $slow_dev gone, tgtd session closed; $fast_dev still mounted"
+
+# 5b. A changed timer of 'fast': apply logs it in again with the file's settings, unmounting
+# before and mounting after; the file written before is still there.
+cp /mnt/apply-fast/payload /tmp/apply/payload-fast
+write_conf fast-only "timeouts: {replacement: 30s}"
+plan=$("$ISERCTL" apply -c "$CONF" --dry-run) || lab_die "dry run of the changed timer failed"
+printf '%s\n' "$plan"
+grep -q "^logout $lio_iqn (.*), to log in again: timeouts changed$" <<<"$plan" || lab_die "dry run: no re-login for the timer"
+"$ISERCTL" apply -c "$CONF" || lab_die "apply of the changed timer failed"
+fast_dev=$(device_of "$lio_iqn" 0)
+[ "$(source_of /mnt/apply-fast)" = "$fast_dev" ] || lab_die "/mnt/apply-fast is not back on $fast_dev"
+cmp /tmp/apply/payload-fast /mnt/apply-fast/payload || lab_die "the file on /mnt/apply-fast changed across the re-login"
+got=$("$ISERCTL" list --json | jq -r --arg t "$lio_iqn" '[.sessions[] | select(.target == $t) | .login.replacement_timeout_ms] | unique | .[]')
+[ "$got" = 30000 ] || lab_die "iserd reports replacement_timeout_ms '$got' after the re-login"
+out=$("$ISERCTL" apply -c "$CONF") && [ "$out" = "Nothing to do: the system matches $CONF." ] ||
+    lab_die "apply after the re-login is not idempotent: $out"
+lab_log "changed timer: 'fast' logged in again ($fast_dev), mount back, data intact"
 
 # 6. Everything down, as iser-apply.service's ExecStop does it.
 "$ISERCTL" apply -c /dev/null || lab_die "applying an empty file failed"
