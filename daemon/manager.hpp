@@ -57,7 +57,9 @@ private:
     std::vector<Takeover> takeovers_;
     std::uint64_t next_takeover_id_ = 0;
 
-    void recover_group(const std::string& record_dir, const std::vector<ublk::DeviceRecord>& records);
+    // early_claim: the takeover claimed by recover_devices (0: claim it here).
+    void recover_group(const std::string& record_dir, const std::vector<ublk::DeviceRecord>& records,
+                       std::uint64_t early_claim);
     static bool overlaps(const std::string& target, const std::optional<std::uint32_t>& lun_filter,
                          const control::LoginRequest& req);
     static Result<std::uint32_t> record_lun(const ublk::DeviceRecord& record);
