@@ -113,8 +113,9 @@ public:
     virtual Result<LogoutReply> logout(const LogoutRequest&) = 0;
     virtual Result<ListReply> list() = 0;
     virtual Result<StatsReply> stats() = 0;
-    // Asks iserd to exit once every session is logged out.
-    virtual Status shutdown() = 0;
+    // Asks iserd to exit once every session is logged out; with keep_devices, to exit without
+    // detaching anything (the devices stay quiesced for the next iserd to take over).
+    virtual Status shutdown(bool keep_devices) = 0;
 };
 
 }  // namespace iser::control

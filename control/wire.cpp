@@ -176,7 +176,11 @@ Json to_json(const LogoutRequest& r) {
 }
 
 Json to_json(const ListRequest&) { return Json::object(); }
-Json to_json(const ShutdownRequest&) { return Json::object(); }
+Json to_json(const ShutdownRequest& r) {
+    Json j = Json::object();
+    if (r.keep_devices) j["keep_devices"] = true;
+    return j;
+}
 Json to_json(const StatsRequest&) { return Json::object(); }
 
 Result<Request> read_discover(ObjectReader& in) {
@@ -501,10 +505,16 @@ Result<Request> decode_request(std::string_view line) {
     if (name == "discover") return read_discover(in);
     if (name == "login") return read_login(in);
     if (name == "logout") return read_logout(in);
-    if (name == "list" || name == "shutdown" || name == "stats") {
+    if (name == "shutdown") {
+        ShutdownRequest r;
+        ISER_TRY(in.boolean("keep_devices", r.keep_devices));
+        ISER_TRY(in.finish(true));
+        return Request{r};
+    }
+    if (name == "list" || name == "stats") {
         ISER_TRY(in.finish(true));
         if (name == "stats") return Request{StatsRequest{}};
-        return name == "list" ? Request{ListRequest{}} : Request{ShutdownRequest{}};
+        return Request{ListRequest{}};
     }
     return invalid("unknown op '" + name.substr(0, 64) + "'");
 }

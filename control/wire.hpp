@@ -24,7 +24,12 @@ inline constexpr std::size_t kMaxReplyBytes = 16 * 1024 * 1024;
 
 struct ListRequest {};
 struct StatsRequest {};
-struct ShutdownRequest {};
+// keep_devices: exit without detaching (ublk devices stay quiesced for the next iserd, sessions
+// are not logged out). Sent only when true, so that an older iserd still understands a plain
+// shutdown; an older iserd refuses the field (unknown fields are refused) instead of detaching.
+struct ShutdownRequest {
+    bool keep_devices = false;
+};
 struct ShutdownReply {};
 
 using Request = std::variant<DiscoverRequest, LoginRequest, LogoutRequest, ListRequest, ShutdownRequest, StatsRequest>;

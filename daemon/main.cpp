@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <boost/program_options.hpp>
+#include <atomic>
+#include <cstdio>
 #include <cstring>
 #include <iostream>
 #include <thread>
@@ -16,6 +18,7 @@
 #include "control/server.hpp"
 #include "daemon/initiator_name.hpp"
 #include "daemon/manager.hpp"
+#include "daemon/systemd_job.hpp"
 #include "ublk/device_record.hpp"
 
 namespace po = boost::program_options;
@@ -148,16 +151,44 @@ int main(int argc, char** argv) {
         }
     }
 
+    // Set by the signal thread before it stops the server, read after run() returns.
+    std::atomic<bool> restart_pending{false};
+    // Set before main wakes the signal thread itself at exit: no signal to act on then.
+    std::atomic<bool> exiting{false};
     std::thread signals([&] {
         int sig = 0;
         sigwait(&stop_signals, &sig);
-        ISER_LOG_INFO(log, "signal %d: logging out and exiting", sig);
+        if (exiting) return;
+        if (sig == SIGTERM) {
+            // "systemctl restart iserd": the next iserd takes the devices over, so they must
+            // survive this one. Asked only on SIGTERM (what systemd sends), and any failure
+            // to ask means a plain stop.
+            auto job = daemon::own_unit_job_type();
+            if (job && daemon::job_type_is_restart(*job)) restart_pending = true;
+            else if (!job) ISER_LOG_DEBUG(log, "cannot ask systemd why iserd stops: %s", job.error().message.c_str());
+        }
+        if (restart_pending)
+            ISER_LOG_INFO(log, "signal %d during a systemd restart: exiting, devices kept for the next iserd", sig);
+        else
+            ISER_LOG_INFO(log, "signal %d: logging out and exiting", sig);
         server->stop();
     });
     server->run();
     sd_notify(0, "STOPPING=1");
+    if (restart_pending || manager.keep_devices_requested()) {
+        // Exit as a crash would, but on purpose: no device is stopped, no session logged
+        // out. The kernel quiesces each ublk device when its /dev/ublkcN closes (user
+        // recovery); its record in /run/iser/ublk names the login, so the next iserd takes it
+        // over (same ISIDs, so the targets reinstate the sessions) and the queued I/O
+        // resumes. _exit: destructors would detach. NBD devices do not survive this.
+        server.reset();  // the control socket goes, as at a clean exit; no device is touched
+        ISER_LOG_INFO(log, "iserd exiting; devices kept quiesced for the next iserd");
+        std::fflush(nullptr);
+        _exit(0);
+    }
     manager.detach_all();
     // Wake the signal thread if it is still waiting.
+    exiting = true;
     pthread_kill(signals.native_handle(), SIGTERM);
     signals.join();
     ISER_LOG_INFO(log, "iserd exiting");

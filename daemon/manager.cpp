@@ -103,7 +103,8 @@ Result<control::StatsReply> Manager::stats() {
     return reply;
 }
 
-Status Manager::shutdown() {
+Status Manager::shutdown(bool keep_devices) {
+    if (keep_devices) keep_devices_ = true;
     if (request_exit_) request_exit_();
     return {};
 }
@@ -120,15 +121,35 @@ void Manager::recover_devices(std::string record_dir) {
     // that reuse the dead daemon's ISIDs.
     std::map<std::string, std::vector<ublk::DeviceRecord>> groups;
     for (auto& r : records) groups[r.identity["login"]].push_back(std::move(r));
-    recovery_thread_ = std::thread([this, record_dir, groups = std::move(groups)] {
+    // Claimed here, before main lets the control server answer its first request: a login of
+    // the same LUNs that arrives while the background takeover has not begun yet is refused
+    // too (claimed in the thread, it raced such a login and lost: lab faults iserd-kill).
+    std::map<std::string, std::uint64_t> claims;
+    for (const auto& [login, group] : groups) {
+        auto options = options_from_record(group.front(), initiator_name_);
+        if (!options) continue;  // recover_group gives the group up
+        bool luns_ok = true;
+        for (const auto& r : group) {
+            auto lun = record_lun(r);
+            if (!lun) luns_ok = false;
+            else options->recover[*lun] = r;
+        }
+        if (!luns_ok) continue;
+        std::string devices;
+        for (const auto& r : group) devices += (devices.empty() ? "/dev/ublkb" : ", /dev/ublkb") + std::to_string(r.dev_id);
+        claims[login] = claim_takeover(*options, devices);
+    }
+    recovery_thread_ = std::thread([this, record_dir, groups = std::move(groups), claims = std::move(claims)] {
         for (const auto& [login, group] : groups) {
             if (stopping_) return;
-            recover_group(record_dir, group);
+            auto c = claims.find(login);
+            recover_group(record_dir, group, c == claims.end() ? 0 : c->second);
         }
     });
 }
 
-void Manager::recover_group(const std::string& record_dir, const std::vector<ublk::DeviceRecord>& records) {
+void Manager::recover_group(const std::string& record_dir, const std::vector<ublk::DeviceRecord>& records,
+                            std::uint64_t early_claim) {
     auto options = options_from_record(records.front(), initiator_name_);
     std::string devices;
     for (const auto& r : records) devices += (devices.empty() ? "/dev/ublkb" : ", /dev/ublkb") + std::to_string(r.dev_id);
@@ -150,7 +171,7 @@ void Manager::recover_group(const std::string& record_dir, const std::vector<ubl
     }
     // Until the takeover ends, a login of the same LUNs is refused and `iserctl list` shows the
     // devices as "taking-over".
-    const std::uint64_t claim = claim_takeover(*options, devices);
+    const std::uint64_t claim = early_claim ? early_claim : claim_takeover(*options, devices);
     struct Release {
         Manager& m;
         std::uint64_t id;

@@ -24,7 +24,9 @@ public:
     Result<control::LogoutReply> logout(const control::LogoutRequest&) override;
     Result<control::ListReply> list() override;
     Result<control::StatsReply> stats() override;
-    Status shutdown() override;
+    Status shutdown(bool keep_devices) override;
+    // True once "iserctl shutdown --keep-devices" asked iserd to exit without detaching.
+    bool keep_devices_requested() const { return keep_devices_; }
 
     ~Manager();
     // Logs everything out (at exit).
@@ -42,6 +44,7 @@ private:
     std::vector<std::unique_ptr<Attachment>> attachments_;
     std::thread recovery_thread_;
     std::atomic<bool> stopping_{false};
+    std::atomic<bool> keep_devices_{false};
 
     // Devices a restarted iserd is taking over: shown by list(), and their LUNs refused to
     // login() until the takeover ends. Guarded by mutex_.
@@ -54,7 +57,9 @@ private:
     std::vector<Takeover> takeovers_;
     std::uint64_t next_takeover_id_ = 0;
 
-    void recover_group(const std::string& record_dir, const std::vector<ublk::DeviceRecord>& records);
+    // early_claim: the takeover claimed by recover_devices (0: claim it here).
+    void recover_group(const std::string& record_dir, const std::vector<ublk::DeviceRecord>& records,
+                       std::uint64_t early_claim);
     static bool overlaps(const std::string& target, const std::optional<std::uint32_t>& lun_filter,
                          const control::LoginRequest& req);
     static Result<std::uint32_t> record_lun(const ublk::DeviceRecord& record);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Writes the job file the lab VM's guest init sources: the script and its arguments, the
-# caller's working folder, and the environment to carry in (every ISER_* variable plus the
-# lab's own LAB_* facts). A file, not the kernel command line, which is limited to 2048 bytes
+# caller's working folder, and the environment to carry in (every ISER_* variable, LAB_JOB_SYSTEMD
+# (1: boot real systemd, see guest-init.sh), plus the lab's own LAB_* facts). A file, not the kernel command line, which is limited to 2048 bytes
 # and splits at spaces.
 set -euo pipefail
 out=${1:?usage: write-job.sh OUT LAB_DIR KVER SCRIPT [ARGS...]}
@@ -14,6 +14,6 @@ shift 3
   printf 'LAB_JOB_ARGV=('; printf ' %q' "$@"; printf ' )\n'
   while IFS= read -r name; do
     printf 'export %s=%q\n' "$name" "${!name}"
-  done < <(compgen -e | grep -E '^ISER_' || true)
+  done < <(compgen -e | grep -E '^ISER_|^LAB_JOB_SYSTEMD$' || true)
   printf 'export LAB_DIR=%q LAB_LIB=%q LAB_KERNEL_VERSION=%q\n' "$lab_dir" "$lab_dir/lib" "$kver"
 } >"$out"

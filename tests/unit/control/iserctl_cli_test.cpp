@@ -83,12 +83,16 @@ public:
         reply.sessions.push_back(s);
         return reply;
     }
-    Status shutdown() override { return {}; }
+    Status shutdown(bool keep_devices) override {
+        shutdowns.push_back(keep_devices);
+        return {};
+    }
 
     std::atomic<int> reconnecting_lists{0};  // list() says "reconnecting" this many times
     DiscoverRequest last_discover;
     LoginRequest last_login;
     LogoutRequest last_logout;
+    std::vector<bool> shutdowns;  // keep_devices of each shutdown request
 };
 
 struct Run {
@@ -276,6 +280,15 @@ TEST_CASE("iserctl: contract against a fake iserd") {
         Run j = f.run("list --json");
         CHECK(j.out.rfind("{\n  \"sessions\": [", 0) == 0);
         CHECK(j.out.find("\"negotiated\": {\n        \"HeaderDigest\": \"None\"") != std::string::npos);
+    }
+    SUBCASE("shutdown, and shutdown --keep-devices for an upgrade by hand") {
+        CHECK(f.run("shutdown").status == 0);
+        Run k = f.run("shutdown --keep-devices");
+        CHECK(k.status == 0);
+        CHECK(k.err.empty());
+        CHECK(f.handler.shutdowns == std::vector<bool>{false, true});
+        CHECK(f.run("shutdown --keep").status == 0);  // boost: unambiguous prefixes are accepted
+        CHECK(f.run("shutdown --keep-devices=yes").status == 2);
     }
     SUBCASE("help and version") {
         Run h = f.run("login --help");

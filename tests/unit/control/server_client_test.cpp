@@ -66,13 +66,15 @@ public:
         reply.sessions.push_back(s);
         return reply;
     }
-    Status shutdown() override {
+    Status shutdown(bool keep_devices) override {
         ++shutdowns;
+        if (keep_devices) ++keeping_shutdowns;
         return {};
     }
 
     std::string last_portal, last_target, last_secret_file;
     int shutdowns = 0;
+    int keeping_shutdowns = 0;
 };
 
 struct TempDir {
@@ -180,6 +182,10 @@ TEST_CASE("control socket: every request round-trips through server and handler"
 
         CHECK(client.shutdown().ok());
         CHECK(handler.shutdowns == 1);
+        CHECK(handler.keeping_shutdowns == 0);
+        CHECK(client.shutdown(true).ok());
+        CHECK(handler.shutdowns == 2);
+        CHECK(handler.keeping_shutdowns == 1);
 
         // A malformed request gets an error reply, and the server keeps serving.
         std::string reply = raw_exchange(path, "{\"op\":\"format\"}\n");

@@ -63,6 +63,8 @@ LoginRequest full_login() {
 TEST_CASE("wire: golden request encodings") {
     CHECK(encode_request(ListRequest{}) == "{\"op\":\"list\"}\n");
     CHECK(encode_request(ShutdownRequest{}) == "{\"op\":\"shutdown\"}\n");
+    // keep_devices only when set: a plain shutdown stays what older iserd versions understand.
+    CHECK(encode_request(ShutdownRequest{true}) == "{\"op\":\"shutdown\",\"keep_devices\":true}\n");
     CHECK(encode_request(DiscoverRequest{"192.0.2.10:3260", "tcp"}) ==
           "{\"op\":\"discover\",\"portal\":\"192.0.2.10:3260\",\"transport\":\"tcp\"}\n");
     LogoutRequest all;
@@ -127,6 +129,10 @@ TEST_CASE("wire: every request round-trips") {
 
     round_trip(ListRequest{});
     round_trip(ShutdownRequest{});
+    CHECK(std::get<ShutdownRequest>(round_trip(ShutdownRequest{true})).keep_devices);
+    CHECK_FALSE(std::get<ShutdownRequest>(round_trip(ShutdownRequest{})).keep_devices);
+    CHECK_FALSE(decode_request("{\"op\":\"shutdown\",\"keep_devices\":1}").ok());
+    CHECK_FALSE(decode_request("{\"op\":\"list\",\"keep_devices\":true}").ok());
     round_trip(StatsRequest{});
 }
 
