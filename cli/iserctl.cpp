@@ -26,6 +26,7 @@ constexpr Verb kVerbs[] = {
     {"shutdown", run_shutdown, "ask iserd to exit once every session is logged out"},
     {"apply", run_apply, "make sessions, devices and mounts match /etc/iser/iser.yaml"},
     {"stats", run_stats, "show per-device IOPS, bandwidth, latency, retries and reconnects"},
+    {"rescan", run_rescan, "read LUN capacities again and resize the devices to match"},
 };
 
 void print_usage(const po::options_description& options) {

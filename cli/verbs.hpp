@@ -16,5 +16,6 @@ int run_list(const VerbArgs& args, GlobalOptions global);
 int run_shutdown(const VerbArgs& args, GlobalOptions global);
 int run_apply(const VerbArgs& args, GlobalOptions global);
 int run_stats(const VerbArgs& args, GlobalOptions global);
+int run_rescan(const VerbArgs& args, GlobalOptions global);
 
 }  // namespace iser::cli

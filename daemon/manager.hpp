@@ -11,6 +11,7 @@
 #include "common/log.hpp"
 #include "control/control_api.hpp"
 #include "daemon/attachment.hpp"
+#include "daemon/resize_worker.hpp"
 
 namespace iser::daemon {
 
@@ -25,6 +26,7 @@ public:
     Result<control::ListReply> list() override;
     Result<control::StatsReply> stats() override;
     Status shutdown() override;
+    Result<control::RescanReply> rescan(const control::RescanRequest&) override;
 
     ~Manager();
     // Logs everything out (at exit).
@@ -38,11 +40,16 @@ private:
     Logger& log_;
     std::string initiator_name_;
     std::function<void()> request_exit_;
+    // Declared before attachments_ so it outlives them: a lane still running may post to it
+    // (stopped first in ~Manager, after which posts are dropped).
+    ResizeWorker resize_worker_;
     std::mutex mutex_;
     std::vector<std::unique_ptr<Attachment>> attachments_;
     std::thread recovery_thread_;
     std::atomic<bool> stopping_{false};
 
+    // Loop thread of a lane: the target said LUN `lun` of `target` changed size.
+    void capacity_changed(const std::string& target, std::uint32_t lun);
     void recover_group(const std::string& record_dir, const std::vector<ublk::DeviceRecord>& records);
 };
 
