@@ -72,6 +72,7 @@ private:
         std::unique_ptr<nbd::KernelNbd> kernel_nbd;
         std::unique_ptr<ublk::Device> ublk_device;
         control::AttachedLun attached;
+        std::uint64_t warned_lun_bytes = 0;  // a device that cannot follow: warned once per size
     };
     Attachment(Logger& log, AttachOptions options) : log_(log), options_(std::move(options)) {}
 

@@ -65,7 +65,10 @@ control::RescannedDevice Attachment::rescan_export(std::size_t index) {
         case ResizeStep::CannotResize:
             d.result = "not-resizable";
             d.error = cannot_resize_message(d.lun_bytes, d.device_bytes);
-            ISER_LOG_WARN(log_, "%s: LUN %u: %s: %s", target().c_str(), d.lun, d.path.c_str(), d.error.c_str());
+            // Every lane's session reports the change: one warning per new size is enough.
+            if (ex.warned_lun_bytes != d.lun_bytes)
+                ISER_LOG_WARN(log_, "%s: LUN %u: %s: %s", target().c_str(), d.lun, d.path.c_str(), d.error.c_str());
+            ex.warned_lun_bytes = d.lun_bytes;
             break;
         case ResizeStep::ResizeDevice:
             if (Status st = resize_device(ex, d.lun_bytes); !st) return fail(st.error().message);

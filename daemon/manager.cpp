@@ -3,7 +3,6 @@
 #include <map>
 
 #include "common/portal.hpp"
-#include "control/rescan_text.hpp"
 #include "daemon/discovery.hpp"
 #include "ublk/controller.hpp"
 #include "ublk/device.hpp"
@@ -123,10 +122,8 @@ void Manager::capacity_changed(const std::string& target, std::uint32_t lun) {
         std::lock_guard<std::mutex> lock(mutex_);
         for (const auto& a : attachments_) {
             if (a->target() != target) continue;
-            for (const auto& d : a->rescan("", lun))
-                if (d.result != "unchanged")
-                    ISER_LOG_INFO(log_, "capacity change of %s LUN %u: %s", target.c_str(), lun,
-                                  control::rescan_line(d).c_str());
+            // rescan() logs resizes and failures itself (a device that cannot follow, once).
+            (void)a->rescan("", lun);
         }
     });
 }

@@ -85,8 +85,9 @@ void LunBackend::capacity_read(session::ScsiTask& task) {
         auto sense = scsi::parse_sense(Bytes(task.sense.data(), task.sense_length));
         if (sense && sense->valid && sense->key == scsi::sense_key::UnitAttention &&
             capacity_attentions_ < kMaxCapacityAttentions) {
+            // The attention is about this very change (or a reset): read again. Whoever asked
+            // for this read resizes; no handler call is added for it.
             ++capacity_attentions_;
-            if (sense->asc == 0x2a && sense->ascq == 0x09) capacity_notify_ = true;
             return reread_capacity();
         }
     }

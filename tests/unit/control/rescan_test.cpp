@@ -82,7 +82,7 @@ TEST_CASE("format_size: exact binary units, else one decimal") {
     CHECK(format_size(1536) == "1.5 KiB");
     CHECK(format_size(64ull << 20) == "64 MiB");
     CHECK(format_size(96ull << 20) == "96 MiB");
-    CHECK(format_size(1536ull << 20) == "1536 MiB");  // whole MiB: no rounding to 1.5 GiB
+    CHECK(format_size(1536ull << 20) == "1.5 GiB");  // 1024 or more of a unit: the next one up
     CHECK(format_size((64ull << 20) + 4096) == "64.0 MiB");
     CHECK(format_size(2ull << 40) == "2 TiB");
 }
