@@ -43,10 +43,7 @@ control::RescannedDevice Attachment::rescan_export(std::size_t index) {
     };
     auto read = lanes_[0]->refresh_capacity(index);
     if (!read) return fail("reading the capacity: " + read.error().message);
-    d.lun_bytes = read->geometry.size_bytes;
-    if (read->geometry.logical_block_size != ex.attached.block_size)
-        return fail("the LUN's block size changed from " + std::to_string(ex.attached.block_size) + " to " +
-                    std::to_string(read->geometry.logical_block_size) + " bytes; log out and in again");
+    d.lun_bytes = read->geometry.size_bytes;  // a new block size came back as an error above
     for (std::size_t l = 1; l < lanes_.size(); ++l) lanes_[l]->apply_capacity(index, read->capacity);
 
     bool ublk_can_update = false;

@@ -59,6 +59,8 @@ void LunBackend::reread_capacity() {
 }
 
 bool LunBackend::apply_capacity(const scsi::ReadCapacity16& capacity) {
+    // A new block size cannot be taken live: the frontend's device keeps its own.
+    if (capacity.block_size != geometry_.logical_block_size) return false;
     const BlockGeometry old = geometry_;
     info_.capacity = capacity;
     BlockGeometry g = geometry_for(info_, old.name, kDefaultMaxIoBytes);
@@ -105,6 +107,13 @@ void LunBackend::capacity_read(session::ScsiTask& task) {
         ISER_LOG_ERROR(log_, "%s: bad READ CAPACITY(16) data: %s", geometry_.name.c_str(), cap.error().message.c_str());
         capacity_notify_ = false;
         return finish(make_error(EPROTO, "bad READ CAPACITY(16) data: " + cap.error().message));
+    }
+    if (cap->block_size != geometry_.logical_block_size) {
+        capacity_notify_ = false;
+        const std::string why = "the LUN's block size changed from " + std::to_string(geometry_.logical_block_size) +
+                                " to " + std::to_string(cap->block_size) + " bytes; log out and in again";
+        ISER_LOG_ERROR(log_, "%s: %s", geometry_.name.c_str(), why.c_str());
+        return finish(make_error(EMEDIUMTYPE, why));
     }
     const bool changed = apply_capacity(*cap);
     const bool notify = capacity_notify_;

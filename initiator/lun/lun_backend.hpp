@@ -36,7 +36,8 @@ public:
     // the read, or why it failed. Loop thread; several calls share one command in flight.
     void refresh_capacity(std::function<void(Result<BlockGeometry>)> done);
     // Another lane of the same LUN read a new capacity: take it without asking the target, so
-    // every lane checks requests against the same size. True when the geometry changed.
+    // every lane checks requests against the same size. True when the geometry changed. A new
+    // block size is never taken (refresh_capacity reports it as an error).
     bool apply_capacity(const scsi::ReadCapacity16& capacity);
     // UNIT ATTENTION 3F/0E (reported LUNs data has changed): the target's LUN inventory moved.
     void on_luns_changed(std::function<void()> handler) { luns_handler_ = std::move(handler); }

@@ -375,6 +375,21 @@ TEST_CASE("LunBackend: refresh_capacity (rescan) reads the new size, retries its
     CHECK((*got)->size_bytes == 16384u * 512u);
 }
 
+TEST_CASE("LunBackend: a new block size is refused live, with the reason, and nothing changes") {
+    LunRig lr;
+    lr.rig.target.luns[1].block_size = 4096;
+    std::optional<iser::Result<BlockGeometry>> got;
+    lr.backend->refresh_capacity([&](iser::Result<BlockGeometry> g) { got = std::move(g); });
+    REQUIRE(lr.rig.run_until([&] { return got.has_value(); }));
+    REQUIRE_FALSE(got->ok());
+    CHECK(got->error().message == "the LUN's block size changed from 512 to 4096 bytes; log out and in again");
+    CHECK(lr.backend->geometry().logical_block_size == 512u);
+    scsi::ReadCapacity16 cap = lr.backend->info().capacity;
+    cap.block_size = 4096;
+    CHECK_FALSE(lr.backend->apply_capacity(cap));
+    CHECK(lr.backend->geometry().logical_block_size == 512u);
+}
+
 TEST_CASE("LunBackend: apply_capacity takes another lane's reading; requests past the old end then pass") {
     LunRig lr;
     auto past = request(BlockOp::Read, 8192u * 512u, 512, lr.mem);
