@@ -27,6 +27,7 @@ constexpr Verb kVerbs[] = {
     {"apply", run_apply, "make sessions, devices and mounts match /etc/iser/iser.yaml"},
     {"stats", run_stats, "show per-device IOPS, bandwidth, latency, retries and reconnects"},
     {"wait", run_wait, "wait until sessions are logged in, showing reconnect progress"},
+    {"rescan", run_rescan, "read LUN capacities again and resize the devices to match"},
 };
 
 void print_usage(const po::options_description& options) {

@@ -17,5 +17,6 @@ int run_shutdown(const VerbArgs& args, GlobalOptions global);
 int run_apply(const VerbArgs& args, GlobalOptions global);
 int run_stats(const VerbArgs& args, GlobalOptions global);
 int run_wait(const VerbArgs& args, GlobalOptions global);
+int run_rescan(const VerbArgs& args, GlobalOptions global);
 
 }  // namespace iser::cli

@@ -21,6 +21,7 @@ public:
     Result<LogoutReply> logout(const LogoutRequest& r) const { return narrow<LogoutReply>(call(r)); }
     Result<ListReply> list() const { return narrow<ListReply>(call(ListRequest{})); }
     Result<StatsReply> stats() const { return narrow<StatsReply>(call(StatsRequest{})); }
+    Result<RescanReply> rescan(const RescanRequest& r) const { return narrow<RescanReply>(call(r)); }
     Status shutdown(bool keep_devices = false) const {
         auto r = call(ShutdownRequest{keep_devices});
         if (!r) return r.take_error();

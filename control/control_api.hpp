@@ -103,6 +103,28 @@ struct StatsReply {
     std::vector<DeviceStats> devices;
 };
 
+// Re-reads the capacity of the LUNs behind one device, one target's devices or all of them, and
+// resizes the block devices to match (iserctl rescan).
+struct RescanRequest {
+    std::string target;   // exactly one of target, device, all
+    std::string device;
+    bool all = false;
+};
+struct RescannedDevice {
+    std::string target, path;
+    std::uint32_t lun = 0;
+    std::uint64_t old_bytes = 0;     // the device's size before
+    std::uint64_t device_bytes = 0;  // the device's size now
+    std::uint64_t lun_bytes = 0;     // what READ CAPACITY(16) said
+    // "resized", "unchanged", "not-resizable" (the frontend cannot resize a live device; it
+    // keeps device_bytes) or "failed" (error says why).
+    std::string result;
+    std::string error;
+};
+struct RescanReply {
+    std::vector<RescannedDevice> devices;
+};
+
 // iserd implements this. Calls arrive on the control thread and may block (control plane only).
 // Errors carry one line for the user, e.g. "cannot reach 10.0.0.1:3260: connection refused".
 class Handler {
@@ -116,6 +138,9 @@ public:
     // Asks iserd to exit once every session is logged out; with keep_devices, to exit without
     // detaching anything (the devices stay quiesced for the next iserd to take over).
     virtual Status shutdown(bool keep_devices) = 0;
+    virtual Result<RescanReply> rescan(const RescanRequest&) {
+        return make_error(EOPNOTSUPP, "this iserd cannot rescan LUNs");
+    }
 };
 
 }  // namespace iser::control

@@ -113,6 +113,7 @@ Result<Reply> dispatch(Handler& handler, const Request& request) {
         Result<Reply> operator()(const LogoutRequest& r) { return widen(h.logout(r)); }
         Result<Reply> operator()(const ListRequest&) { return widen(h.list()); }
         Result<Reply> operator()(const StatsRequest&) { return widen(h.stats()); }
+        Result<Reply> operator()(const RescanRequest& r) { return widen(h.rescan(r)); }
         Result<Reply> operator()(const ShutdownRequest& r) {
             Status s = h.shutdown(r.keep_devices);
             if (!s) return s.take_error();

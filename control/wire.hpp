@@ -32,11 +32,12 @@ struct ShutdownRequest {
 };
 struct ShutdownReply {};
 
-using Request = std::variant<DiscoverRequest, LoginRequest, LogoutRequest, ListRequest, ShutdownRequest, StatsRequest>;
+using Request = std::variant<DiscoverRequest, LoginRequest, LogoutRequest, ListRequest, ShutdownRequest, StatsRequest,
+                             RescanRequest>;
 // Index i of Reply answers index i of Request.
-using Reply = std::variant<DiscoverReply, LoginReply, LogoutReply, ListReply, ShutdownReply, StatsReply>;
+using Reply = std::variant<DiscoverReply, LoginReply, LogoutReply, ListReply, ShutdownReply, StatsReply, RescanReply>;
 
-// "discover", "login", "logout", "list", "shutdown", "stats".
+// "discover", "login", "logout", "list", "shutdown", "stats", "rescan".
 const char* op_name(const Request& request);
 
 // One line, '\n'-terminated.

@@ -145,6 +145,11 @@ Status Attachment::start_lanes(std::size_t count) {
                 ISER_LOG_INFO(log_, "%s: %s", name.c_str(), what);
             recovery_event(event);
         });
+        l.on_capacity_change([this](std::size_t index, const BlockGeometry&) {
+            // exports_ is complete before any lane serves I/O, so the index names its LUN.
+            if (options_.capacity_changed && index < exports_.size())
+                options_.capacity_changed(exports_[index].attached.lun);
+        });
         ISER_TRY(l.login());
         for (const auto& ex : exports_) ISER_TRY(l.add_backend(ex.info, target() + ":" + ex.name, depth));
         ISER_LOG_INFO(log_, "%s: session %zu logged in (ISID %s)", target().c_str(), index, isid.c_str());

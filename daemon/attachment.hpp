@@ -2,7 +2,9 @@
 // backends and the frontends that export them. Built completely or not at all: a failure at any
 // step undoes the steps before it, so nothing is left half-attached.
 #pragma once
+#include <functional>
 #include <map>
+#include <optional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -30,6 +32,9 @@ struct AttachOptions {
     // than keeping both (RFC 7143 §6.3.5).
     std::map<std::uint32_t, ublk::DeviceRecord> recover;
     std::vector<pdu::Isid> isids;
+    // Called on a lane's LOOP thread when the target reported a new capacity for `lun` (UNIT
+    // ATTENTION 2A/09): post a rescan of that LUN to the control side; must not block.
+    std::function<void(std::uint32_t lun)> capacity_changed;
 };
 
 // What a device record remembers of its attachment; the inverse rebuilds the login.
@@ -58,6 +63,10 @@ public:
     // Control thread; gathers each lane's counters on its loop thread.
     std::vector<control::DeviceStats> stats();
     bool owns_device(const std::string& path) const;
+    // attachment_resize.cpp. Control thread (the caller serialises it with info() and
+    // detach()): re-reads the capacity of the LUNs whose device path is `device` (every LUN when
+    // empty; only `lun` when given), makes every lane agree, and resizes the block devices.
+    std::vector<control::RescannedDevice> rescan(const std::string& device, std::optional<std::uint32_t> lun = {});
 
 private:
     struct Export {
@@ -69,6 +78,7 @@ private:
         std::unique_ptr<nbd::KernelNbd> kernel_nbd;
         std::unique_ptr<ublk::Device> ublk_device;
         control::AttachedLun attached;
+        std::uint64_t warned_lun_bytes = 0;  // a device that cannot follow: warned once per size
     };
     Attachment(Logger& log, AttachOptions options) : log_(log), options_(std::move(options)) {}
 
@@ -85,6 +95,8 @@ private:
     void set_state(std::string state);
     void recovery_event(session::RecoveryEvent event);
     std::string state_detail(std::chrono::milliseconds replacement_timeout) const;
+    control::RescannedDevice rescan_export(std::size_t index);
+    Status resize_device(Export& ex, std::uint64_t size_bytes);
 
     Logger& log_;
     AttachOptions options_;

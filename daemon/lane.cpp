@@ -52,12 +52,15 @@ Status Lane::add_backend(const lun::LunInfo& info, const std::string& name, std:
     return thread_->call<Status>([&](auto done) {
         auto backend = lun::LunBackend::create(thread_->loop(), log_, *session_, info, name, depth);
         if (!backend) return done(backend.take_error());
-        // The target reports a changed LUN through UNIT ATTENTION. The 6.12 ublk driver has no
-        // UPDATE_SIZE command, so the device keeps its size: say so, once per lane, loudly.
-        (*backend)->on_capacity_change([this, name](const BlockGeometry& g) {
-            ISER_LOG_WARN(log_, "%s (%s): the LUN now has %llu bytes of %u; the block device keeps its size until "
-                          "logout and login (this kernel's ublk cannot resize a live device)",
-                          name.c_str(), name_.c_str(), (unsigned long long)g.size_bytes, g.logical_block_size);
+        // The target reports a changed LUN through UNIT ATTENTION: this lane's backend has the
+        // new size already; the owner makes the other lanes agree and resizes the device, off
+        // this loop (netlink and ublk control commands block).
+        const std::size_t index = backends_.size();
+        (*backend)->on_capacity_change([this, index](const BlockGeometry& g) {
+            ISER_LOG_INFO(log_, "%s (%s): the LUN now has %llu bytes", g.name.c_str(), name_.c_str(),
+                          (unsigned long long)g.size_bytes);
+            capacity_changed(index);
+            if (capacity_listener_) capacity_listener_(index, g);
         });
         (*backend)->on_luns_changed([this, name] {
             ISER_LOG_WARN(log_, "%s (%s): the target reports its LUN inventory changed; log in again to attach new LUNs",
@@ -68,6 +71,31 @@ Status Lane::add_backend(const lun::LunInfo& info, const std::string& name, std:
         nbd_servers_.emplace_back();
         ublk_queues_.emplace_back();
         done(Status{});
+    });
+}
+
+void Lane::capacity_changed(std::size_t index) {
+    if (index < nbd_servers_.size() && nbd_servers_[index])
+        nbd_servers_[index]->set_export_size(backends_[index]->geometry().size_bytes);
+}
+
+Result<Lane::CapacityRead> Lane::refresh_capacity(std::size_t index) {
+    return thread_->call<Result<CapacityRead>>([this, index](auto done) {
+        if (index >= backends_.size()) return done(make_error(ENOENT, "no LUN backend " + std::to_string(index)));
+        if (session_->state() != session::Session::State::FullFeature)
+            return done(make_error(ENOTCONN, name_ + ": the session is not logged in (reconnecting?)"));
+        backends_[index]->refresh_capacity([this, index, done](Result<BlockGeometry> g) {
+            if (!g) return done(g.take_error());
+            capacity_changed(index);
+            done(CapacityRead{backends_[index]->info().capacity, *g});
+        });
+    });
+}
+
+void Lane::apply_capacity(std::size_t index, const scsi::ReadCapacity16& capacity) {
+    thread_->call<bool>([this, index, &capacity](auto done) {
+        if (index < backends_.size() && backends_[index]->apply_capacity(capacity)) capacity_changed(index);
+        done(true);
     });
 }
 

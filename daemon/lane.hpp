@@ -36,6 +36,12 @@ public:
     LoopThread& thread() { return *thread_; }
     session::Session& session() { return *session_; }
 
+    // Called on the LOOP thread when a backend learned of a new capacity by itself (UNIT
+    // ATTENTION 2A/09): export index and new geometry. Must not block: post the resize elsewhere.
+    // Set before add_backend().
+    using CapacityListener = std::function<void(std::size_t index, const BlockGeometry& geometry)>;
+    void on_capacity_change(CapacityListener listener) { capacity_listener_ = std::move(listener); }
+
     Status login();
     Result<lun::ProbeResult> probe(std::optional<std::uint32_t> only_lun);
     // Appends a backend for `info`; its index is the export index.
@@ -49,6 +55,16 @@ public:
     Status add_ublk_queue(std::size_t index, ublk::Device& device, std::uint16_t queue_id);
     // After the device's STOP_DEV: closes and frees this lane's ublk queues.
     void close_ublk_queues();
+
+    // READ CAPACITY(16) for backend `index` now (iserctl rescan); the backend and its NBD server
+    // take the new size. Blocks the caller, not the loop.
+    struct CapacityRead {
+        scsi::ReadCapacity16 capacity;
+        BlockGeometry geometry;
+    };
+    Result<CapacityRead> refresh_capacity(std::size_t index);
+    // What another lane read: backend `index` (and its NBD server) take it without asking.
+    void apply_capacity(std::size_t index, const scsi::ReadCapacity16& capacity);
 
     // Closes the NBD servers, then waits (up to `limit`) until no I/O is in flight.
     std::uint32_t drain(std::chrono::milliseconds limit);
@@ -73,7 +89,10 @@ private:
     std::vector<std::unique_ptr<MeteredBackend>> metered_;  // what the frontends talk to
     std::vector<std::unique_ptr<NbdServer>> nbd_servers_;
     std::vector<std::unique_ptr<ublk::Queue>> ublk_queues_;
+    CapacityListener capacity_listener_;
     bool logged_out_ = false;
+
+    void capacity_changed(std::size_t index);  // loop thread
 };
 
 }  // namespace iser::daemon

@@ -46,6 +46,7 @@ Result<control::LoginReply> Manager::login(const control::LoginRequest& req) {
     opts.initiator_name = initiator_name_;
     opts.host = portal->host;
     opts.port = portal->port;
+    opts.capacity_changed = [this, target = req.target](std::uint32_t lun) { capacity_changed(target, lun); };
     control::LoginReply reply;
     auto a = Attachment::attach(log_, std::move(opts), reply);
     if (!a) return make_error(a.error().code, "login to " + req.target + " at " + req.portal + " failed: " + a.error().message);
@@ -103,6 +104,36 @@ Result<control::StatsReply> Manager::stats() {
     return reply;
 }
 
+Result<control::RescanReply> Manager::rescan(const control::RescanRequest& req) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    control::RescanReply reply;
+    bool matched = false;
+    for (const auto& a : attachments_) {
+        const bool match = req.all || (!req.target.empty() && a->target() == req.target) ||
+                           (!req.device.empty() && a->owns_device(req.device));
+        if (!match) continue;
+        matched = true;
+        for (auto& d : a->rescan(req.device)) reply.devices.push_back(std::move(d));
+    }
+    if (!matched && !req.all)
+        return make_error(ENOENT, req.target.empty() ? "no attached device " + req.device
+                                                     : "not logged in to " + req.target);
+    return reply;
+}
+
+void Manager::capacity_changed(const std::string& target, std::uint32_t lun) {
+    // Every lane of the LUN may report the same change (each session gets the attention): the
+    // rescan after the first finds the device at its new size and changes nothing.
+    resize_worker_.post([this, target, lun] {
+        std::lock_guard<std::mutex> lock(mutex_);
+        for (const auto& a : attachments_) {
+            if (a->target() != target) continue;
+            // rescan() logs resizes and failures itself (a device that cannot follow, once).
+            (void)a->rescan("", lun);
+        }
+    });
+}
+
 Status Manager::shutdown(bool keep_devices) {
     if (keep_devices) keep_devices_ = true;
     if (request_exit_) request_exit_();
@@ -110,6 +141,7 @@ Status Manager::shutdown(bool keep_devices) {
 }
 
 Manager::~Manager() {
+    resize_worker_.stop();
     stopping_ = true;
     if (recovery_thread_.joinable()) recovery_thread_.join();
 }
@@ -164,6 +196,9 @@ void Manager::recover_group(const std::string& record_dir, const std::vector<ubl
     };
     if (!options) return give_up(options.error().message);
     options->record_dir = record_dir;
+    options->capacity_changed = [this, target = options->request.target](std::uint32_t lun) {
+        capacity_changed(target, lun);
+    };
     for (const auto& r : records) {
         auto lun = record_lun(r);
         if (!lun) return give_up(lun.error().message);
@@ -261,6 +296,7 @@ void Manager::release_takeover(std::uint64_t id) {
 }
 
 void Manager::detach_all() {
+    resize_worker_.stop();
     stopping_ = true;
     if (recovery_thread_.joinable()) recovery_thread_.join();
     control::LogoutRequest all;

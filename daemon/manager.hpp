@@ -11,6 +11,7 @@
 #include "common/log.hpp"
 #include "control/control_api.hpp"
 #include "daemon/attachment.hpp"
+#include "daemon/resize_worker.hpp"
 
 namespace iser::daemon {
 
@@ -27,6 +28,7 @@ public:
     Status shutdown(bool keep_devices) override;
     // True once "iserctl shutdown --keep-devices" asked iserd to exit without detaching.
     bool keep_devices_requested() const { return keep_devices_; }
+    Result<control::RescanReply> rescan(const control::RescanRequest&) override;
 
     ~Manager();
     // Logs everything out (at exit).
@@ -40,12 +42,17 @@ private:
     Logger& log_;
     std::string initiator_name_;
     std::function<void()> request_exit_;
+    // Declared before attachments_ so it outlives them: a lane still running may post to it
+    // (stopped first in ~Manager, after which posts are dropped).
+    ResizeWorker resize_worker_;
     std::mutex mutex_;
     std::vector<std::unique_ptr<Attachment>> attachments_;
     std::thread recovery_thread_;
     std::atomic<bool> stopping_{false};
     std::atomic<bool> keep_devices_{false};
 
+    // Loop thread of a lane: the target said LUN `lun` of `target` changed size.
+    void capacity_changed(const std::string& target, std::uint32_t lun);
     // Devices a restarted iserd is taking over: shown by list(), and their LUNs refused to
     // login() until the takeover ends. Guarded by mutex_.
     struct Takeover {

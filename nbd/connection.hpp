@@ -48,6 +48,7 @@ public:
     // The owner is going away: from now on the connection owns itself until it finishes.
     void detach();
     std::uint64_t id() const { return id_; }
+    void set_export_size(std::uint64_t size) { session_.set_export_size(size); }
 
     void complete(BlockRequest& request, int result) override;
 

@@ -130,8 +130,14 @@ Status validate(const KernelNbdConfig& c) {
     return {};
 }
 
-KernelNbd::KernelNbd(Logger& log, nl_sock* sock, int family, int index)
-    : log_(log), sock_(sock), family_(family), index_(index) {}
+KernelNbd::KernelNbd(Logger& log, nl_sock* sock, int family, int index, const KernelNbdConfig& config)
+    : log_(log),
+      sock_(sock),
+      family_(family),
+      index_(index),
+      size_bytes_(config.size_bytes),
+      block_size_(config.block_size),
+      backend_identifier_(config.backend_identifier) {}
 
 KernelNbd::~KernelNbd() {
     auto st = disconnect();
@@ -168,7 +174,7 @@ Result<std::unique_ptr<KernelNbd>> KernelNbd::connect(KernelNbdConfig config, Se
     // The driver holds its own references to the sockets now.
     kernel.clear();
 
-    std::unique_ptr<KernelNbd> nbd(new KernelNbd(log, sock.release(), family, *x.index));
+    std::unique_ptr<KernelNbd> nbd(new KernelNbd(log, sock.release(), family, *x.index, config));
     ISER_LOG_INFO(log, "nbd: %s connected (%llu bytes, %u-byte blocks, %u connection%s)", nbd->device_path().c_str(),
                   (unsigned long long)config.size_bytes, config.block_size, config.connections,
                   config.connections == 1 ? "" : "s");
@@ -177,6 +183,19 @@ Result<std::unique_ptr<KernelNbd>> KernelNbd::connect(KernelNbdConfig config, Se
         if (!st) return st.take_error();  // the destructor disconnects
     }
     return nbd;
+}
+
+Status KernelNbd::resize(std::uint64_t size_bytes) {
+    if (!connected_) return make_error(ENOTCONN, device_path() + " is disconnected");
+    auto msg = build_resize_message(family_, index_, size_bytes, block_size_, backend_identifier_);
+    if (!msg) return msg.take_error();
+    Exchange x;
+    auto st = exchange(sock_, msg->get(), x, "RECONFIGURE");
+    if (!st) return make_error(st.error().code, device_path() + ": " + st.error().message);
+    ISER_LOG_INFO(log_, "nbd: %s resized from %llu to %llu bytes", device_path().c_str(),
+                  (unsigned long long)size_bytes_, (unsigned long long)size_bytes);
+    size_bytes_ = size_bytes;
+    return {};
 }
 
 Status KernelNbd::disconnect() {

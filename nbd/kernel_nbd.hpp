@@ -72,17 +72,25 @@ public:
     std::string device_path() const { return "/dev/nbd" + std::to_string(index_); }
     bool connected() const { return connected_; }
 
+    // NBD_CMD_RECONFIGURE with a new size: the disk grows or shrinks while I/O goes on (the
+    // server must already accept the new size). Control thread.
+    Status resize(std::uint64_t size_bytes);
+    std::uint64_t size_bytes() const { return size_bytes_; }
+
     // NBD_CMD_DISCONNECT for index(); idempotent. Control thread. Requests still queued in the
     // kernel fail with EIO: unmount / stop I/O first.
     Status disconnect();
 
 private:
-    KernelNbd(Logger& log, nl_sock* sock, int family, int index);
+    KernelNbd(Logger& log, nl_sock* sock, int family, int index, const KernelNbdConfig& config);
 
     Logger& log_;
     nl_sock* sock_;  // owned; kept for disconnect()
     int family_;
     int index_;
+    std::uint64_t size_bytes_;
+    std::uint32_t block_size_;
+    std::string backend_identifier_;  // RECONFIGURE must repeat it
     bool connected_ = true;
 };
 

@@ -63,6 +63,24 @@ Result<NlMsgPtr> build_disconnect_message(int family, int index) {
     return msg;
 }
 
+Result<NlMsgPtr> build_resize_message(int family, int index, std::uint64_t size_bytes, std::uint32_t block_size,
+                                      const std::string& backend_identifier) {
+    if (index < 0) return make_error(EINVAL, "nbd netlink: no device index to resize");
+    if (block_size == 0 || size_bytes == 0 || size_bytes % block_size != 0)
+        return make_error(EINVAL, "nbd netlink: a new size must be a non-zero multiple of the block size");
+    auto msg = new_request(family, NBD_CMD_RECONFIGURE);
+    if (!msg) return msg.take_error();
+    // No BLOCK_SIZE_BYTES: the driver keeps the block size it has (it cannot change under a
+    // mounted filesystem anyway).
+    if (nla_put_u32(msg->get(), NBD_ATTR_INDEX, std::uint32_t(index)) < 0 ||
+        nla_put_u64(msg->get(), NBD_ATTR_SIZE_BYTES, size_bytes) < 0)
+        return too_long();
+    if (!backend_identifier.empty() &&
+        nla_put_string(msg->get(), NBD_ATTR_BACKEND_IDENTIFIER, backend_identifier.c_str()) < 0)
+        return too_long();
+    return msg;
+}
+
 Result<int> parse_connect_reply(nlmsghdr* reply) {
     nlattr* attrs[NBD_ATTR_MAX + 1] = {};
     if (genlmsg_parse(reply, 0, attrs, NBD_ATTR_MAX, nullptr) < 0)

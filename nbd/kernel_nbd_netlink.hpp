@@ -5,6 +5,7 @@
 #pragma once
 #include <memory>
 #include <span>
+#include <string>
 
 #include "common/result.hpp"
 #include "nbd/kernel_nbd.hpp"
@@ -25,6 +26,13 @@ Result<NlMsgPtr> build_connect_message(int family, const KernelNbdConfig& config
 
 // NBD_CMD_DISCONNECT for /dev/nbd<index>.
 Result<NlMsgPtr> build_disconnect_message(int family, int index);
+
+// NBD_CMD_RECONFIGURE of /dev/nbd<index> with a new NBD_ATTR_SIZE_BYTES: the live device
+// takes the new size (Linux 5.3+). `size_bytes` must be a non-zero multiple of `block_size`.
+// A device connected with a backend identifier is only reconfigured when the same identifier
+// comes along (the driver answers EINVAL "must specify backend" otherwise).
+Result<NlMsgPtr> build_resize_message(int family, int index, std::uint64_t size_bytes, std::uint32_t block_size,
+                                      const std::string& backend_identifier);
 
 // The device index from the driver's reply to NBD_CMD_CONNECT (NBD_ATTR_INDEX); EPROTO when
 // the reply has none.

@@ -127,4 +127,9 @@ void NbdServer::close() {
     for (auto& connection : all) connection->drain();
 }
 
+void NbdServer::set_export_size(std::uint64_t size) {
+    info_.size = size;
+    for (auto& [raw, connection] : connections_) connection->set_export_size(size);
+}
+
 }  // namespace iser

@@ -58,6 +58,8 @@ public:
 
     std::size_t connection_count() const { return connections_.size(); }
     const nbd::ExportInfo& export_info() const { return info_; }
+    // The backend's LUN changed size: new and open connections check requests against it.
+    void set_export_size(std::uint64_t size);
 
 private:
     NbdServer(EventLoop& loop, BlockBackend& backend, Logger& log, NbdServerConfig config);

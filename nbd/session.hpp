@@ -60,6 +60,9 @@ public:
 
     Phase phase() const { return phase_; }
     const ExportInfo& info() const { return info_; }
+    // The LUN was resized: requests are checked against the new size from now on (the kernel
+    // client is told separately; a handshaking client sees it in its next INFO/GO).
+    void set_export_size(std::uint64_t size) { info_.size = size; }
     // Bytes to send to the client (the greeting first); the caller erases what it has sent.
     std::vector<std::uint8_t>& output() { return output_; }
     const std::vector<std::uint8_t>& output() const { return output_; }

@@ -9,6 +9,7 @@
 
 #include "ublk/controller.hpp"
 #include "ublk/params.hpp"
+#include "ublk/sqe_encoding.hpp"
 
 namespace iser::ublk {
 
@@ -95,6 +96,14 @@ Status Device::remove() {
     if (!r) return r.take_error();
     removed_ = true;
     ISER_LOG_INFO(log_, "ublk: deleted device %d", id());
+    return {};
+}
+
+Status Device::update_size(std::uint64_t size_bytes) {
+    auto r = ring_->run(uapi::kCmdUpdateSize, update_size_cmd(info_.dev_id, size_bytes), "UPDATE_SIZE");
+    if (!r) return r.take_error();
+    config_.geometry.size_bytes = size_bytes / uapi::kSectorBytes * uapi::kSectorBytes;
+    ISER_LOG_INFO(log_, "ublk: %s now has %llu bytes", block_path().c_str(), (unsigned long long)size_bytes);
     return {};
 }
 

@@ -97,6 +97,9 @@ public:
     Status start(pid_t daemon_pid);  // START_DEV: blocks until all queues have fetched
     Status stop();                   // STOP_DEV: blocks until in-flight I/O has completed
     Status remove();                 // closes /dev/ublkcN, then DEL_DEV (waits for the queues' release)
+    // UPDATE_SIZE (Linux 6.16+, check can_update_size(Controller::features()) first): the disk
+    // takes `size_bytes` while I/O goes on. On success geometry() has the new size.
+    Status update_size(std::uint64_t size_bytes);
     // User recovery. start_recovery() is run by open_for_recovery(); end_recovery() blocks until
     // every queue has posted its FETCH_REQs, then the driver unquiesces the disk (LIVE again).
     Status start_recovery();

@@ -25,4 +25,12 @@ void encode_ctrl_sqe(io_uring_sqe* sqe128, int control_fd, std::uint32_t cmd_op,
     std::memcpy(reinterpret_cast<std::uint8_t*>(sqe128) + kSqeCmdOffset, &cmd, sizeof cmd);
 }
 
+uapi::CtrlCmd update_size_cmd(std::uint32_t dev_id, std::uint64_t size_bytes) {
+    uapi::CtrlCmd cmd{};
+    cmd.dev_id = dev_id;
+    cmd.queue_id = uapi::kNoQueue;
+    cmd.data[0] = size_bytes / uapi::kSectorBytes;
+    return cmd;
+}
+
 }  // namespace iser::ublk

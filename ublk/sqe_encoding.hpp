@@ -32,6 +32,12 @@ void encode_io_sqe(io_uring_sqe& sqe, std::uint32_t cmd_op, const uapi::IoCmd& c
 void encode_ctrl_sqe(io_uring_sqe* sqe128, int control_fd, std::uint32_t cmd_op, const uapi::CtrlCmd& cmd,
                      std::uint64_t user_data);
 
+// UPDATE_SIZE for device `dev_id`: the new size in 512-byte sectors in data[0] (rounded down:
+// the device must never be bigger than what serves it).
+uapi::CtrlCmd update_size_cmd(std::uint32_t dev_id, std::uint64_t size_bytes);
+// Whether the driver behind GET_FEATURES' answer can resize a live device.
+constexpr bool can_update_size(std::uint64_t features) { return (features & uapi::kFlagUpdateSize) != 0; }
+
 // user_data of a queue's I/O commands: the tag, so a CQE names its tag directly.
 constexpr std::uint64_t io_user_data(std::uint16_t tag) { return tag; }
 constexpr std::uint16_t io_user_data_tag(std::uint64_t user_data) { return std::uint16_t(user_data & 0xFFFF); }

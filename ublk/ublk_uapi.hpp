@@ -49,6 +49,11 @@ static_assert(kCmdStopDev == 0xc0207507u && kCmdSetParams == 0xc0207508u && kCmd
 static_assert(kCmdGetDevInfo == 0x80207502u && kCmdStartUserRecovery == 0xc0207510u);
 static_assert(kCmdEndUserRecovery == 0xc0207511u && kCmdGetFeatures == 0x80207513u);
 static_assert(kCmdDelDevAsync == 0x80207514u);
+// Linux 6.16+: a new size for a live device, in 512-byte sectors in data[0]. Offered when
+// GET_FEATURES has kFlagUpdateSize; the 6.12 driver answers it with EOPNOTSUPP.
+constexpr std::uint32_t kCmdUpdateSize = ioc(kIocRead | kIocWrite, 0x15, sizeof(CtrlCmd));
+static_assert(kCmdUpdateSize == 0xc0207515u);
+constexpr std::uint32_t kSectorBytes = 512;
 
 constexpr std::uint16_t kNoQueue = 0xFFFF;
 constexpr std::uint32_t kAutoDevId = 0xFFFFFFFFu;
@@ -64,6 +69,7 @@ constexpr std::uint64_t kFlagUnprivilegedDev = 1ull << 5;
 constexpr std::uint64_t kFlagCmdIoctlEncode = 1ull << 6;
 constexpr std::uint64_t kFlagUserCopy = 1ull << 7;
 constexpr std::uint64_t kFlagZoned = 1ull << 8;
+constexpr std::uint64_t kFlagUpdateSize = 1ull << 10;  // GET_FEATURES only (Linux 6.16+)
 
 // ---- device states ----
 constexpr std::uint16_t kStateDead = 0;

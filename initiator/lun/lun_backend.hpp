@@ -31,6 +31,14 @@ public:
     // UNIT ATTENTION 2A/09 (capacity data has changed): READ CAPACITY(16) is read again and,
     // when the size or block size changed, geometry() is updated and `handler` called with it.
     void on_capacity_change(std::function<void(const BlockGeometry&)> handler) { capacity_handler_ = std::move(handler); }
+    // An operator's rescan (iserctl rescan): READ CAPACITY(16) now, applied as above but without
+    // calling the capacity handler (the caller resizes). `done` gets the geometry in force after
+    // the read, or why it failed. Loop thread; several calls share one command in flight.
+    void refresh_capacity(std::function<void(Result<BlockGeometry>)> done);
+    // Another lane of the same LUN read a new capacity: take it without asking the target, so
+    // every lane checks requests against the same size. True when the geometry changed. A new
+    // block size is never taken (refresh_capacity reports it as an error).
+    bool apply_capacity(const scsi::ReadCapacity16& capacity);
     // UNIT ATTENTION 3F/0E (reported LUNs data has changed): the target's LUN inventory moved.
     void on_luns_changed(std::function<void()> handler) { luns_handler_ = std::move(handler); }
 
@@ -71,6 +79,9 @@ private:
     session::ScsiTask capacity_task_;
     std::uint8_t* capacity_buffer_ = nullptr;  // 32 bytes in I/O memory
     bool capacity_busy_ = false, capacity_again_ = false;
+    bool capacity_notify_ = false;   // the read was asked for by a UNIT ATTENTION: call the handler
+    int capacity_attentions_ = 0;    // UNIT ATTENTIONs answered to this read so far
+    std::vector<std::function<void(Result<BlockGeometry>)>> capacity_waiters_;
     std::function<void(const BlockGeometry&)> capacity_handler_;
     std::function<void()> luns_handler_;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

@@ -51,10 +51,14 @@ case_daemon_settings() {
 }
 
 case_apply_settings() {
-    unit_has iser-apply.service Type=oneshot RemainAfterExit=yes Requires=iserd.service After=iserd.service \
+    unit_has iser-apply.service Type=oneshot RemainAfterExit=yes Wants=iserd.service After=iserd.service \
         Wants=network-online.target After=network-online.target Wants=remote-fs-pre.target \
         "Before=remote-fs-pre.target remote-fs.target" ConditionPathExists=/etc/iser/iser.yaml \
-        WantedBy=remote-fs.target
+        WantedBy=remote-fs.target || return 1
+    # Wants=, not Requires= or BindsTo=: a restart of iserd (which keeps its devices) must not
+    # restart this unit, whose stop unmounts everything.
+    ! grep -Eq '^(Requires|BindsTo|PartOf)=.*iserd' "$UNITS/iser-apply.service" ||
+        { echo "iser-apply.service would be restarted with iserd"; return 1; }
 }
 
 case_modules() {
@@ -100,7 +104,7 @@ PY
 check "make install puts the units and modules-load.d/iser.conf under the prefix, naming its binaries" case_install
 check "systemd-analyze verify: both units, no warning" case_verify
 check "iserd.service: notify, restart on failure, KillMode=mixed, MEMLOCK, no device or /sys lockdown" case_daemon_settings
-check "iser-apply.service: oneshot, after iserd and network-online, before remote-fs-pre" case_apply_settings
+check "iser-apply.service: oneshot, wants (not requires) iserd, after it and network-online, before remote-fs-pre" case_apply_settings
 check "iser.conf loads ublk_drv ib_uverbs rdma_ucm (rdma_rxe commented)" case_modules
 check "iserd sends READY=1 once its socket answers, STOPPING=1 and exits 0 on SIGTERM" case_notify
 finish

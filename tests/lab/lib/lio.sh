@@ -1,5 +1,6 @@
 # LIO (the kernel's iSCSI/iSER target) configured through configfs only: targetcli wants D-Bus,
-# which the VM lacks. Backing files are fileio backstores on tmpfs.
+# which the VM lacks. Backing files are fileio backstores on tmpfs, or (--iblock-loop) iblock
+# backstores on loop devices over tmpfs files, whose size can change under a live LUN.
 
 LAB_LIO_ROOT=/sys/kernel/config/target
 LAB_LIO_IQN_PREFIX=${LAB_LIO_IQN_PREFIX:-iqn.2024-01.lab.iser}
@@ -21,9 +22,13 @@ LAB_LIO_BACKING_DIR=${LAB_LIO_BACKING_DIR:-/tmp/lab-lio}
 #   --dev-attrib KEY=VALUE  any backstore attrib/KEY (repeatable), e.g. emulate_write_cache=1
 #   --cmdsn-depth N         shorthand for --tpg-attrib default_cmdsn_depth=N
 #   --no-unmap              leave UNMAP/WRITE SAME off (default: emulate_tpu=1 emulate_tpws=1)
+#   --iblock-loop           iblock backstores on loop devices over the backing files instead of
+#                           fileio: READ CAPACITY follows the loop device, so lab_lio_resize can
+#                           grow a live LUN
 lab_lio_target() {
   local name=${1:?usage: lab_lio_target NAME [options]}; shift
   local iqn="$LAB_LIO_IQN_PREFIX:$name" luns=1 size=64M block_size=512 initiator='' chap='' mutual='' unmap=1
+  local kind=fileio
   local -a iser=() tcp=() tpg_attribs=() params=() dev_attribs=()
   while [ $# -gt 0 ]; do
     case $1 in
@@ -41,6 +46,7 @@ lab_lio_target() {
       --dev-attrib) dev_attribs+=("$2"); shift ;;
       --cmdsn-depth) tpg_attribs+=("default_cmdsn_depth=$2"); shift ;;
       --no-unmap) unmap=0 ;;
+      --iblock-loop) kind=iblock ;;
       *) lab_die "lab_lio_target: unknown option '$1'" ;;
     esac
     shift
@@ -53,19 +59,26 @@ lab_lio_target() {
   [ ${#iser[@]} -gt 0 ] || [ ${#tcp[@]} -gt 0 ] || iser=("${LAB_ADDR1:-10.77.0.1}:3260")
 
   lab_modprobe configfs target_core_mod target_core_file iscsi_target_mod
+  [ "$kind" = fileio ] || lab_modprobe target_core_iblock loop
   [ ${#iser[@]} -eq 0 ] || lab_modprobe ib_isert
   local tpg=$LAB_LIO_ROOT/iscsi/$iqn/tpgt_1 state="$LAB_STATE/lio/$name"
   [ ! -e "$LAB_LIO_ROOT/iscsi/$iqn" ] || lab_die "lab_lio_target: target $iqn exists already"
   mkdir -p "$LAB_STATE/lio" "$LAB_LIO_BACKING_DIR"
-  printf 'iqn=%q\nluns=%q\n' "$iqn" "$luns" >"$state"   # what lab_lio_teardown undoes
+  printf 'iqn=%q\nluns=%q\nkind=%q\n' "$iqn" "$luns" "$kind" >"$state"   # what lab_lio_teardown undoes
 
-  local i kv dev file
+  local i kv dev file loop
   for ((i = 0; i < luns; i++)); do
-    dev=$LAB_LIO_ROOT/core/fileio_0/${name}_lun$i
+    dev=$LAB_LIO_ROOT/core/${kind}_0/${name}_lun$i
     file=$LAB_LIO_BACKING_DIR/${name}_lun$i.img
     truncate -s "$size" "$file" || lab_die "cannot create backing file $file ($size)"
     mkdir -p "$dev" || lab_die "cannot create backstore $dev"
-    echo "fd_dev_name=$file,fd_dev_size=$(stat -c %s "$file")" >"$dev/control"
+    if [ "$kind" = iblock ]; then
+      loop=$(losetup --find --show "$file") || lab_die "cannot attach $file to a loop device"
+      echo "loop$i=$loop" >>"$state"
+      echo "udev_path=$loop" >"$dev/control"
+    else
+      echo "fd_dev_name=$file,fd_dev_size=$(stat -c %s "$file")" >"$dev/control"
+    fi
     echo 1 >"$dev/enable" || lab_die "cannot enable backstore $dev"
     # Attributes first: block_size cannot change once the device is exported through a LUN.
     _lab_lio_write "$dev/attrib/block_size" "$block_size"
@@ -79,7 +92,7 @@ lab_lio_target() {
   mkdir -p "$tpg" || lab_die "cannot create $tpg"
   for ((i = 0; i < luns; i++)); do
     mkdir "$tpg/lun/lun_$i"
-    ln -s "$LAB_LIO_ROOT/core/fileio_0/${name}_lun$i" "$tpg/lun/lun_$i/backstore" || lab_die "cannot map LUN $i"
+    ln -s "$LAB_LIO_ROOT/core/${kind}_0/${name}_lun$i" "$tpg/lun/lun_$i/backstore" || lab_die "cannot map LUN $i"
   done
   local portal
   for portal in "${tcp[@]}"; do
@@ -122,8 +135,24 @@ lab_lio_target() {
   fi
 
   echo 1 >"$tpg/enable" || lab_die "cannot enable $iqn"
-  lab_log "lio: $iqn, $luns x $size LUN(s), ${block_size}-byte blocks, iser [${iser[*]}] tcp [${tcp[*]}]${initiator:+, ACL $initiator}${chap:+, CHAP}${mutual:+ mutual}"
+  lab_log "lio: $iqn, $luns x $size $kind LUN(s), ${block_size}-byte blocks, iser [${iser[*]}] tcp [${tcp[*]}]${initiator:+, ACL $initiator}${chap:+, CHAP}${mutual:+ mutual}"
   echo "$iqn"
+}
+
+# lab_lio_resize NAME LUN SIZE: a new size (truncate(1) syntax) for LUN of a --iblock-loop
+# target, live: the backing file, then the loop device (losetup -c); LIO reports it on the next
+# READ CAPACITY (it raises no UNIT ATTENTION of its own: initiators rescan).
+lab_lio_resize() {
+  local name=$1 lun=$2 size=$3 state="$LAB_STATE/lio/$1" kind='' loop
+  [ -f "$state" ] || lab_die "lab_lio_resize: no target named $name"
+  # shellcheck source=/dev/null
+  source "$state"
+  [ "$kind" = iblock ] || lab_die "lab_lio_resize: $name is not an --iblock-loop target"
+  loop=$(sed -n "s/^loop$lun=//p" "$state")
+  [ -n "$loop" ] || lab_die "lab_lio_resize: $name has no LUN $lun"
+  truncate -s "$size" "$LAB_LIO_BACKING_DIR/${name}_lun$lun.img" || lab_die "cannot resize the backing file of $name LUN $lun"
+  losetup -c "$loop" || lab_die "losetup -c $loop failed"
+  lab_log "lio: $name LUN $lun is now $(blockdev --getsize64 "$loop") bytes ($loop)"
 }
 
 # lab_lio_teardown [NAME...]: remove the named targets (default: every one lab_lio_target made),
@@ -137,7 +166,7 @@ lab_lio_teardown() {
 }
 
 _lab_lio_remove() {
-  local name=$1 state="$LAB_STATE/lio/$1" iqn luns
+  local name=$1 state="$LAB_STATE/lio/$1" iqn luns kind=fileio
   [ -f "$state" ] || { lab_log "lio: no target named $name"; return 1; }
   # shellcheck source=/dev/null
   source "$state"
@@ -163,11 +192,14 @@ _lab_lio_remove() {
     rmdir "$tpg" || true
   fi
   if [ -d "$target" ]; then rmdir "$target" || true; fi
+  local loop
   for ((i = 0; i < luns; i++)); do
-    if [ -d "$LAB_LIO_ROOT/core/fileio_0/${name}_lun$i" ]; then rmdir "$LAB_LIO_ROOT/core/fileio_0/${name}_lun$i" || true; fi
+    if [ -d "$LAB_LIO_ROOT/core/${kind}_0/${name}_lun$i" ]; then rmdir "$LAB_LIO_ROOT/core/${kind}_0/${name}_lun$i" || true; fi
+    loop=$(sed -n "s/^loop$i=//p" "$state")
+    if [ -n "$loop" ]; then losetup -d "$loop" || true; fi
     rm -f "$LAB_LIO_BACKING_DIR/${name}_lun$i.img"
   done
-  rmdir "$LAB_LIO_ROOT/core/fileio_0" 2>/dev/null || true   # only when no backstore is left
+  rmdir "$LAB_LIO_ROOT/core/${kind}_0" 2>/dev/null || true   # only when no backstore is left
   rm -f "$state"
   if [ -d "$target" ]; then lab_log "lio: could not remove $iqn completely"; return 1; fi
   lab_log "lio: removed $iqn"

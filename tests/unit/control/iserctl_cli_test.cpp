@@ -87,9 +87,27 @@ public:
         shutdowns.push_back(keep_devices);
         return {};
     }
+    Result<RescanReply> rescan(const RescanRequest& r) override {
+        last_rescan = r;
+        if (r.device == "/dev/missing") return make_error(ENOENT, "no attached device /dev/missing");
+        RescanReply reply;
+        RescannedDevice grown{"iqn.2003-01.org.example:disk1", "/dev/nbd0", 0, 64u << 20, 96u << 20, 96u << 20,
+                              "resized", ""};
+        reply.devices.push_back(grown);
+        if (r.all) {
+            RescannedDevice same{"iqn.2003-01.org.example:disk1", "/dev/ublkb1", 1, 64u << 20, 64u << 20, 64u << 20,
+                                 "unchanged", ""};
+            RescannedDevice stuck{"iqn.2003-01.org.example:disk1", "/dev/ublkb2", 2, 64u << 20, 64u << 20, 96u << 20,
+                                  "not-resizable", "LUN is now 96 MiB but this kernel's ublk cannot resize a live device"};
+            reply.devices.push_back(same);
+            reply.devices.push_back(stuck);
+        }
+        return reply;
+    }
 
     std::atomic<int> reconnecting_lists{0};  // list() says "reconnecting" this many times
     DiscoverRequest last_discover;
+    RescanRequest last_rescan;
     LoginRequest last_login;
     LogoutRequest last_logout;
     std::vector<bool> shutdowns;  // keep_devices of each shutdown request
@@ -290,11 +308,32 @@ TEST_CASE("iserctl: contract against a fake iserd") {
         CHECK(f.run("shutdown --keep").status == 0);  // boost: unambiguous prefixes are accepted
         CHECK(f.run("shutdown --keep-devices=yes").status == 2);
     }
+    SUBCASE("rescan: one line per device; a device that cannot follow its LUN fails the command") {
+        Run r = f.run("rescan --device /dev/nbd0");
+        CHECK(r.status == 0);
+        CHECK(r.out == "/dev/nbd0: 64 MiB -> 96 MiB\n");
+        CHECK(r.err.empty());
+        CHECK(f.handler.last_rescan.device == "/dev/nbd0");
+        Run a = f.run("rescan --all");
+        CHECK(a.status == 1);
+        CHECK(a.out == "/dev/nbd0: 64 MiB -> 96 MiB\n/dev/ublkb1: unchanged (64 MiB)\n");
+        CHECK(a.err == "iserctl: /dev/ublkb2: LUN is now 96 MiB but this kernel's ublk cannot resize a live device\n");
+        Run j = f.run("rescan --all --json");
+        CHECK(j.status == 1);
+        CHECK(j.out.rfind("{\n  \"devices\": [", 0) == 0);
+        CHECK(j.out.find("\"result\": \"not-resizable\"") != std::string::npos);
+        Run m = f.run("rescan --device /dev/missing");
+        CHECK(m.status == 1);
+        CHECK(m.err == "iserctl: no attached device /dev/missing\n");
+        CHECK(f.run("rescan").status == 2);
+        CHECK(f.run("rescan --all --target iqn.2003-01.org.example:disk1").status == 2);
+        CHECK(f.run("rescan --target nonsense").status == 2);
+    }
     SUBCASE("help and version") {
         Run h = f.run("login --help");
         CHECK(h.status == 0);
         CHECK(h.out.rfind("Usage: iserctl login --portal PORTAL --target IQN", 0) == 0);
-        for (const char* verb : {"discover", "logout", "list", "shutdown"}) {
+        for (const char* verb : {"discover", "logout", "list", "shutdown", "rescan"}) {
             CAPTURE(verb);
             CHECK(f.run(std::string(verb) + " --help").status == 0);
         }

@@ -176,3 +176,36 @@ TEST_CASE("connect() without the nbd module: a clear error, nothing served") {
     CHECK(invalid.error().code == EINVAL);
     CHECK_FALSE(served);
 }
+
+TEST_CASE("RECONFIGURE resize message: golden bytes, no block size") {
+    auto msg = build_resize_message(0x1d, 3, 96ull << 20, 512, "");
+    REQUIRE(msg);
+    CHECK(nlmsg_hdr(msg->get())->nlmsg_type == 0x1d);
+    Golden g;
+    g.u8(NBD_CMD_RECONFIGURE).u8(NBD_GENL_VERSION).u16(0);
+    g.attr(8, NBD_ATTR_INDEX).u32(3);
+    g.attr(12, NBD_ATTR_SIZE_BYTES).u64(96ull << 20);
+    CHECK(body(msg->get()) == g.b);
+    CHECK(NBD_CMD_RECONFIGURE == 3);
+    CHECK(NBD_ATTR_SIZE_BYTES == 2);
+}
+
+TEST_CASE("RECONFIGURE resize message: repeats the backend identifier the device was connected with") {
+    auto msg = build_resize_message(0x1d, 3, 96ull << 20, 512, "iqn.x:lun0");
+    REQUIRE(msg);
+    Golden g;
+    g.u8(NBD_CMD_RECONFIGURE).u8(NBD_GENL_VERSION).u16(0);
+    g.attr(8, NBD_ATTR_INDEX).u32(3);
+    g.attr(12, NBD_ATTR_SIZE_BYTES).u64(96ull << 20);
+    g.attr(15, NBD_ATTR_BACKEND_IDENTIFIER);
+    for (char c : std::string("iqn.x:lun0")) g.u8(std::uint8_t(c));
+    g.u8(0).u8(0);  // NUL, then padding to 4 bytes
+    CHECK(body(msg->get()) == g.b);
+}
+
+TEST_CASE("RECONFIGURE resize message: refuses what the driver would") {
+    CHECK(build_resize_message(0x1d, -1, 1 << 20, 512, "").error().code == EINVAL);
+    CHECK(build_resize_message(0x1d, 0, 0, 512, "").error().code == EINVAL);
+    CHECK(build_resize_message(0x1d, 0, 1000, 512, "").error().code == EINVAL);
+    CHECK(build_resize_message(0x1d, 0, 4096, 0, "").error().code == EINVAL);
+}

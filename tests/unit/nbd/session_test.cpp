@@ -278,3 +278,23 @@ TEST_CASE("transmission-only session: no greeting, requests from the first byte"
     CHECK(bad[0].kind == ServerSession::StepKind::Closed);
     CHECK_FALSE(bad[0].graceful);
 }
+
+TEST_CASE("set_export_size: a resized LUN moves the end requests are checked against") {
+    ServerSession s(make_export_info(geometry(), "lun0"), true);
+    const std::uint64_t old_size = s.info().size;
+    Wire past;
+    past.request(kCmdRead, old_size, 512, 1);
+    auto before = feed(s, past.b);
+    REQUIRE(before.size() == 1u);
+    CHECK(before[0].error == kErrInval);
+    s.set_export_size(old_size * 2);
+    CHECK(s.info().size == old_size * 2);
+    auto after = feed(s, past.b);
+    REQUIRE(after.size() == 1u);
+    CHECK(after[0].kind == ServerSession::StepKind::Request);
+    CHECK(after[0].error == 0u);
+    s.set_export_size(old_size / 2);  // shrunk: the old end is out of range again
+    auto shrunk = feed(s, past.b);
+    REQUIRE(shrunk.size() == 1u);
+    CHECK(shrunk[0].error == kErrInval);
+}

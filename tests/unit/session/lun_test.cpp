@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <optional>
 
 #include "initiator/lun/lun_backend.hpp"
 #include "initiator/lun/lun_probe.hpp"
@@ -347,6 +348,66 @@ TEST_CASE("LunBackend: UNIT ATTENTION capacity data changed re-reads the capacit
     // The new end of the LUN is usable.
     auto tail = request(BlockOp::Write, 16000u * 512u, 512, lr.mem);
     CHECK(lr.run(tail) == 0);
+}
+
+TEST_CASE("LunBackend: refresh_capacity (rescan) reads the new size, retries its own UNIT ATTENTION, calls no handler") {
+    LunRig lr;
+    int handler_calls = 0;
+    lr.backend->on_capacity_change([&](const BlockGeometry&) { ++handler_calls; });
+    lr.rig.target.luns[1].blocks = 16384;
+    // The target reports the change to the READ CAPACITY itself, as LIO would to the next command.
+    lr.rig.target.injections.push_back(
+        {scsi::opcode::ServiceActionIn16, Injection::Kind::Status, 0x02, 0x06, 0x2a, 0x09, 1});
+    std::optional<iser::Result<BlockGeometry>> got;
+    lr.backend->refresh_capacity([&](iser::Result<BlockGeometry> g) { got = std::move(g); });
+    REQUIRE(lr.rig.run_until([&] { return got.has_value(); }));
+    REQUIRE(got->ok());
+    CHECK((*got)->size_bytes == 16384u * 512u);
+    CHECK(lr.backend->geometry().size_bytes == 16384u * 512u);
+    CHECK(lr.backend->info().capacity.num_blocks == 16384u);
+    CHECK(lr.commands_with(scsi::opcode::ServiceActionIn16).size() == 2);
+    CHECK(handler_calls == 0);  // the rescan's caller resizes; no second resize from the handler
+    // Unchanged: the geometry in force comes back all the same.
+    got.reset();
+    lr.backend->refresh_capacity([&](iser::Result<BlockGeometry> g) { got = std::move(g); });
+    REQUIRE(lr.rig.run_until([&] { return got.has_value(); }));
+    REQUIRE(got->ok());
+    CHECK((*got)->size_bytes == 16384u * 512u);
+}
+
+TEST_CASE("LunBackend: a new block size is refused live, with the reason, and nothing changes") {
+    LunRig lr;
+    lr.rig.target.luns[1].block_size = 4096;
+    std::optional<iser::Result<BlockGeometry>> got;
+    lr.backend->refresh_capacity([&](iser::Result<BlockGeometry> g) { got = std::move(g); });
+    REQUIRE(lr.rig.run_until([&] { return got.has_value(); }));
+    REQUIRE_FALSE(got->ok());
+    CHECK(got->error().message == "the LUN's block size changed from 512 to 4096 bytes; log out and in again");
+    CHECK(lr.backend->geometry().logical_block_size == 512u);
+    scsi::ReadCapacity16 cap = lr.backend->info().capacity;
+    cap.block_size = 4096;
+    CHECK_FALSE(lr.backend->apply_capacity(cap));
+    CHECK(lr.backend->geometry().logical_block_size == 512u);
+}
+
+TEST_CASE("LunBackend: apply_capacity takes another lane's reading; requests past the old end then pass") {
+    LunRig lr;
+    auto past = request(BlockOp::Read, 8192u * 512u, 512, lr.mem);
+    CHECK(lr.run(past) == EINVAL);
+    scsi::ReadCapacity16 cap = lr.backend->info().capacity;
+    CHECK_FALSE(lr.backend->apply_capacity(cap));  // same size: nothing changes
+    cap.num_blocks = 16384;
+    lr.rig.target.luns[1].blocks = 16384;
+    CHECK(lr.backend->apply_capacity(cap));
+    CHECK(lr.backend->geometry().size_bytes == 16384u * 512u);
+    CHECK(lr.commands_with(scsi::opcode::ServiceActionIn16).empty());  // nothing asked of the target
+    auto again = request(BlockOp::Read, 8192u * 512u, 512, lr.mem);
+    CHECK(lr.run(again) == 0);
+    // Shrunk: the end moves in, and requests past it fail cleanly.
+    cap.num_blocks = 4096;
+    CHECK(lr.backend->apply_capacity(cap));
+    auto beyond = request(BlockOp::Write, 4096u * 512u, 512, lr.mem);
+    CHECK(lr.run(beyond) == EINVAL);
 }
 
 TEST_CASE("LunBackend: UNIT ATTENTION reported LUNs changed calls on_luns_changed; reset attention is only retried") {

@@ -116,3 +116,34 @@ TEST_CASE("ADD_DEV control SQE128 golden bytes") {
     want.resize(128, 0x00);  // the rest of the 80-byte command area is zero
     CHECK(raw(slot, sizeof slot) == want);
 }
+
+TEST_CASE("UPDATE_SIZE control SQE128 golden bytes: 96 MiB as sectors in data[0]") {
+    CHECK(uapi::kCmdUpdateSize == 0xc0207515u);
+    CHECK(uapi::kFlagUpdateSize == 0x400u);
+    std::uint8_t slot[128];
+    std::memset(slot, 0xAA, sizeof slot);
+    uapi::CtrlCmd cmd = update_size_cmd(7, 96ull << 20);
+    CHECK(cmd.data[0] == (96ull << 20) / 512);
+    encode_ctrl_sqe(reinterpret_cast<io_uring_sqe*>(slot), 3, uapi::kCmdUpdateSize, cmd, 0x42);
+    std::vector<std::uint8_t> want = {
+        0x2e, 0x00, 0x00, 0x00, 0x03, 0x00, 0x00, 0x00,  // URING_CMD, plain fd 3
+        0x15, 0x75, 0x20, 0xc0, 0x00, 0x00, 0x00, 0x00,  // cmd_op 0xc0207515
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+        0x42, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,  // user_data
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+        0x07, 0x00, 0x00, 0x00, 0xff, 0xff, 0x00, 0x00,  // dev_id 7, queue_id none, no buffer
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,  // addr: none
+        0x00, 0x00, 0x03, 0x00, 0x00, 0x00, 0x00, 0x00,  // data[0] = 196608 sectors
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    };
+    want.resize(128, 0x00);
+    CHECK(raw(slot, sizeof slot) == want);
+}
+
+TEST_CASE("UPDATE_SIZE rounds down to whole sectors; the feature bit gates it") {
+    CHECK(update_size_cmd(0, 1000).data[0] == 1);
+    CHECK(update_size_cmd(0, 511).data[0] == 0);
+    CHECK_FALSE(can_update_size(0x1fb));  // a 6.12 driver's GET_FEATURES: bits 0-8, no bit 10
+    CHECK(can_update_size(0x5fb));
+}
