@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <iostream>
 
+#include "common/iscsi_name.hpp"
+
 namespace iser::cli {
 
 int fail(int status, std::string_view message) {
@@ -56,6 +58,16 @@ std::string human_size(std::uint64_t bytes) {
     char buf[32];
     std::snprintf(buf, sizeof(buf), "%.1f %s", value, units[unit]);
     return buf;
+}
+
+std::optional<int> check_selection(const po::variables_map& vm, const std::string& target, std::string_view usage) {
+    if (int(vm.count("target")) + int(vm.count("device")) + int(vm.count("all")) != 1) return fail(kExitUsage, usage);
+    if (vm.count("target")) {
+        if (auto valid = iser::validate_iscsi_name(target); !valid) return fail(kExitUsage, valid.error());
+    }
+    if (vm.count("device") && vm["device"].as<std::string>().empty())
+        return fail(kExitUsage, "--device needs a device path");
+    return std::nullopt;
 }
 
 }  // namespace iser::cli

@@ -37,10 +37,25 @@ std::optional<int> parse_verb(const VerbSpec& spec, const std::vector<std::strin
                               po::options_description& options, const po::positional_options_description& positional,
                               po::variables_map& vm, GlobalOptions& global);
 
+// --target IQN | --device DEV | --all into a request with those three fields (logout, rescan).
+// Returns the exit status on a usage error (`usage` when not exactly one is given).
+template <class R>
+std::optional<int> read_selection(const po::variables_map& vm, R& request, std::string_view usage);
+
 // Strict decimal parsing (Boost would read "-1" as 4294967295).
 std::optional<std::uint32_t> parse_u32(std::string_view text);
 
 // "10.0 GiB", "512 B".
 std::string human_size(std::uint64_t bytes);
+
+std::optional<int> check_selection(const po::variables_map& vm, const std::string& target, std::string_view usage);
+
+template <class R>
+std::optional<int> read_selection(const po::variables_map& vm, R& request, std::string_view usage) {
+    if (vm.count("target")) request.target = vm["target"].template as<std::string>();
+    if (vm.count("device")) request.device = vm["device"].template as<std::string>();
+    request.all = vm.count("all") > 0;
+    return check_selection(vm, request.target, usage);
+}
 
 }  // namespace iser::cli

@@ -4,7 +4,6 @@
 
 #include "cli/daemon_starter.hpp"
 #include "cli/verbs.hpp"
-#include "common/iscsi_name.hpp"
 
 namespace iser::cli {
 
@@ -21,15 +20,7 @@ int run_logout(const VerbArgs& args, GlobalOptions global) {
     if (auto done = parse_verb(spec, args, options, {}, vm, global)) return *done;
 
     control::LogoutRequest request;
-    if (vm.count("target")) request.target = vm["target"].as<std::string>();
-    if (vm.count("device")) request.device = vm["device"].as<std::string>();
-    request.all = vm.count("all") > 0;
-    if (int(vm.count("target")) + int(vm.count("device")) + int(request.all) != 1)
-        return fail(kExitUsage, "logout needs exactly one of --target, --device, --all");
-    if (vm.count("target")) {
-        if (auto valid = iser::validate_iscsi_name(request.target); !valid) return fail(kExitUsage, valid.error());
-    }
-    if (vm.count("device") && request.device.empty()) return fail(kExitUsage, "--device needs a device path");
+    if (auto done = read_selection(vm, request, "logout needs exactly one of --target, --device, --all")) return *done;
 
     control::ControlClient client(global.socket_path);
     if (auto up = client.probe(); !up) {

@@ -6,7 +6,6 @@
 #include <iostream>
 
 #include "cli/verbs.hpp"
-#include "common/iscsi_name.hpp"
 #include "control/client.hpp"
 #include "control/rescan_text.hpp"
 
@@ -25,15 +24,7 @@ int run_rescan(const VerbArgs& args, GlobalOptions global) {
     if (auto done = parse_verb(spec, args, options, {}, vm, global)) return *done;
 
     control::RescanRequest request;
-    if (vm.count("target")) request.target = vm["target"].as<std::string>();
-    if (vm.count("device")) request.device = vm["device"].as<std::string>();
-    request.all = vm.count("all") > 0;
-    if (int(vm.count("target")) + int(vm.count("device")) + int(request.all) != 1)
-        return fail(kExitUsage, "rescan needs exactly one of --device, --target, --all");
-    if (vm.count("target")) {
-        if (auto valid = iser::validate_iscsi_name(request.target); !valid) return fail(kExitUsage, valid.error());
-    }
-    if (vm.count("device") && request.device.empty()) return fail(kExitUsage, "--device needs a device path");
+    if (auto done = read_selection(vm, request, "rescan needs exactly one of --device, --target, --all")) return *done;
 
     control::ControlClient client(global.socket_path);
     auto reply = client.rescan(request);

@@ -257,29 +257,22 @@ Result<Request> read_login(ObjectReader& in) {
     return Request{std::move(r)};
 }
 
-Result<Request> read_logout(ObjectReader& in) {
-    LogoutRequest r;
+// Logout and rescan select what they act on the same way: exactly one of target, device, all.
+template <class R>
+Result<Request> read_selection(ObjectReader& in, const char* verb) {
+    R r;
     ISER_TRY(in.string("target", r.target));
     ISER_TRY(in.string("device", r.device));
     ISER_TRY(in.boolean("all", r.all));
     ISER_TRY(in.finish(true));
     if (int(!r.target.empty()) + int(!r.device.empty()) + int(r.all) != 1)
-        return invalid("logout needs exactly one of target, device, all");
+        return invalid(std::string(verb) + " needs exactly one of target, device, all");
     if (!r.target.empty()) ISER_TRY(validate_iscsi_name(r.target));
     return Request{std::move(r)};
 }
 
-Result<Request> read_rescan(ObjectReader& in) {
-    RescanRequest r;
-    ISER_TRY(in.string("target", r.target));
-    ISER_TRY(in.string("device", r.device));
-    ISER_TRY(in.boolean("all", r.all));
-    ISER_TRY(in.finish(true));
-    if (int(!r.target.empty()) + int(!r.device.empty()) + int(r.all) != 1)
-        return invalid("rescan needs exactly one of target, device, all");
-    if (!r.target.empty()) ISER_TRY(validate_iscsi_name(r.target));
-    return Request{std::move(r)};
-}
+Result<Request> read_logout(ObjectReader& in) { return read_selection<LogoutRequest>(in, "logout"); }
+Result<Request> read_rescan(ObjectReader& in) { return read_selection<RescanRequest>(in, "rescan"); }
 
 // ---- replies --------------------------------------------------------------------------------
 

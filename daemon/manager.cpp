@@ -15,6 +15,21 @@ constexpr auto kDefaultReplacement = std::chrono::milliseconds(120000);
 }  // namespace
 
 namespace iser::daemon {
+namespace {
+
+// Logout and rescan name what they act on alike: a target, a device, or all.
+template <class R>
+bool selects(const R& req, const Attachment& a) {
+    return req.all || (!req.target.empty() && a.target() == req.target) ||
+           (!req.device.empty() && a.owns_device(req.device));
+}
+
+template <class R>
+Error nothing_selected(const R& req) {
+    return make_error(ENOENT, req.target.empty() ? "no attached device " + req.device : "not logged in to " + req.target);
+}
+
+}  // namespace
 
 Result<control::DiscoverReply> Manager::discover(const control::DiscoverRequest& req) {
     auto portal = iser::parse_portal(req.portal);
@@ -63,9 +78,7 @@ Result<control::LogoutReply> Manager::logout(const control::LogoutRequest& req) 
     bool matched = false;
     for (auto it = attachments_.begin(); it != attachments_.end();) {
         Attachment& a = **it;
-        bool match = req.all || (!req.target.empty() && a.target() == req.target) ||
-                     (!req.device.empty() && a.owns_device(req.device));
-        if (!match) {
+        if (!selects(req, a)) {
             ++it;
             continue;
         }
@@ -80,10 +93,7 @@ Result<control::LogoutReply> Manager::logout(const control::LogoutRequest& req) 
         ISER_LOG_INFO(log_, "logged out of %s", a.target().c_str());
         it = attachments_.erase(it);
     }
-    if (!matched && !req.all) {
-        return make_error(ENOENT, req.target.empty() ? "no attached device " + req.device
-                                                     : "not logged in to " + req.target);
-    }
+    if (!matched && !req.all) return nothing_selected(req);
     if (!first_error.ok()) return first_error.take_error();
     return reply;
 }
@@ -109,15 +119,11 @@ Result<control::RescanReply> Manager::rescan(const control::RescanRequest& req) 
     control::RescanReply reply;
     bool matched = false;
     for (const auto& a : attachments_) {
-        const bool match = req.all || (!req.target.empty() && a->target() == req.target) ||
-                           (!req.device.empty() && a->owns_device(req.device));
-        if (!match) continue;
+        if (!selects(req, *a)) continue;
         matched = true;
         for (auto& d : a->rescan(req.device)) reply.devices.push_back(std::move(d));
     }
-    if (!matched && !req.all)
-        return make_error(ENOENT, req.target.empty() ? "no attached device " + req.device
-                                                     : "not logged in to " + req.target);
+    if (!matched && !req.all) return nothing_selected(req);
     return reply;
 }
 
