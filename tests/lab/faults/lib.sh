@@ -61,3 +61,14 @@ fault_check_fs() {
 fault_reconnects() {
     "$ISERCTL" stats --interval 0 --json "$1" | jq -r '.devices[0].totals.reconnects'
 }
+
+# fault_escalation DEV: iserd's error-handling counters of the device as one JSON line
+# ({command_timeouts, aborts, lun_resets, reconnects, retries}), logged with iserd's first log
+# lines about it.
+fault_escalation() {
+    local stats
+    stats=$("$ISERCTL" stats --interval 0 --json "$1" | jq -c '.devices[0].totals | {command_timeouts, aborts, lun_resets, reconnects, retries}')
+    lab_log "escalation counted: $stats" >&2
+    grep -E "timed out after|ABORT TASK|reset|reconnect" /tmp/iserd.log | head -n 12 >&2 || true
+    echo "$stats"
+}

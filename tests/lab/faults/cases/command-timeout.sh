@@ -42,11 +42,9 @@ sleep 8
 fsfreeze -u "$STALL_FS"
 lab_log "LIO's storage thawed"
 fault_fio_finish 400
-stats=$("$ISERCTL" stats --interval 0 --json "$dev" | jq -c '.devices[0].totals | {command_timeouts, aborts, lun_resets, reconnects, retries}')
-lab_log "escalation counted: $stats"
+stats=$(fault_escalation "$dev")
 [ "$(jq .command_timeouts <<<"$stats")" -ge 1 ] || lab_die "no command timeout counted"
 [ "$(jq .aborts <<<"$stats")" -ge 1 ] || lab_die "no ABORT TASK counted"
-grep -E "timed out after|ABORT TASK|reset|reconnect" /tmp/iserd.log | head -n 12 || true
 fault_check_fs "$dev" ext4
 "$ISERCTL" logout --device "$dev"
 no_ublk_devices_left || lab_die "device left after logout"

@@ -31,9 +31,7 @@ sleep 35
 kill -CONT "$pid"
 lab_log "tgtd continued"
 fault_fio_finish 400
-stats=$("$ISERCTL" stats --interval 0 --json "$dev" | jq -c '.devices[0].totals | {command_timeouts, aborts, lun_resets, reconnects, retries}')
-lab_log "escalation counted: $stats"
-grep -E "timed out after|ABORT TASK|reset|reconnect" /tmp/iserd.log | head -n 12 || true
+stats=$(fault_escalation "$dev")
 [ "$(jq .command_timeouts <<<"$stats")" -ge 1 ] || lab_die "no command timeout counted"
 [ "$(jq .aborts <<<"$stats")" -ge 1 ] || lab_die "no ABORT TASK counted"
 [ "$(jq .lun_resets <<<"$stats")" -ge 1 ] || lab_die "no LUN reset counted"
