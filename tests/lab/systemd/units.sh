@@ -189,11 +189,13 @@ systemctl restart iserd || lab_die "systemctl restart iserd failed"
 t1=$(now_us)
 new_pid=$(systemctl show -P MainPID iserd)
 [ "$new_pid" != "$old_pid" ] && [ "$new_pid" != 0 ] || lab_die "iserd was not restarted (MainPID $old_pid -> $new_pid)"
-lab_wait_for 90 "the new iserd to take $fast_dev over" bash -c "'$ISERCTL' list | grep -q '$fast_dev'" ||
-    lab_die "$fast_dev was not taken over"
+# "list" names the device as soon as the takeover starts (state taking-over); "wait" returns when
+# its sessions are logged in again. The journal is read with a grace period: journald may lag.
+"$ISERCTL" wait --timeout 90s -q "$fast_dev" || lab_die "$fast_dev was not taken over: $("$ISERCTL" list)"
 t2=$(now_us)
 journalctl --no-pager -u iserd | grep -q 'devices kept for the next iserd' || lab_die "the old iserd did not see a restart job"
-journalctl --no-pager -u iserd | grep -q "took over $fast_dev again" || lab_die "no takeover line in the journal"
+lab_wait_for 10 "the takeover line in the journal" bash -c "journalctl --no-pager -u iserd | grep -q 'took over $fast_dev again'" ||
+    lab_die "no takeover line in the journal"
 [ "$(mono_us iser-apply ActiveEnterTimestampMonotonic)" = "$apply_since" ] && [ "$(systemctl is-active iser-apply)" = active ] ||
     lab_die "iser-apply was restarted or stopped with iserd"
 [ "$(source_of "$FAST_MNT")" = "$fast_dev" ] || lab_die "$FAST_MNT did not survive the restart"
@@ -219,8 +221,8 @@ sleep 2
 if kill -0 "$writer" 2>/dev/null; then lab_log "d2. a sync on $FAST_MNT waits while no iserd runs"; fi
 t0=$(now_us)
 systemctl start iserd || lab_die "systemctl start iserd failed"
-lab_wait_for 90 "the new iserd to take $fast_dev over" bash -c "'$ISERCTL' list | grep -q '$fast_dev'" ||
-    lab_die "$fast_dev was not taken over after shutdown --keep-devices"
+lab_wait_for 30 "the control socket of the new iserd" "$ISERCTL" list || lab_die "iserd did not answer after its start"
+"$ISERCTL" wait --timeout 90s -q "$fast_dev" || lab_die "$fast_dev was not taken over after shutdown --keep-devices: $("$ISERCTL" list)"
 t1=$(now_us)
 wait "$writer" || lab_die "the write during the handover failed"
 echo 3 >/proc/sys/vm/drop_caches
