@@ -417,7 +417,7 @@ control::SessionInfo Attachment::info() const {
         s.state = state_;
         s.detail = state_detail(lead.config().replacement_timeout);
     }
-    const auto& p = lead.params();
+    const login::SessionParams p = lanes_[0]->negotiated_params();
     s.tsih = p.tsih;
     s.isid = isid_hex(lead.config().login.isid);
     auto yn = [](bool b) { return std::string(b ? "Yes" : "No"); };
@@ -504,12 +504,16 @@ std::vector<control::DeviceStats> Attachment::stats() {
     return out;
 }
 
+bool export_matches(const control::AttachedLun& attached, const std::string& path) {
+    if (attached.path == path) return true;
+    // An NBD socket export is named by its URI; users may name it by the socket path alone.
+    auto pos = attached.path.find("?socket=");
+    return pos != std::string::npos && attached.path.compare(pos + 8, std::string::npos, path) == 0;
+}
+
 bool Attachment::owns_device(const std::string& path) const {
-    for (const auto& ex : exports_) {
-        if (ex.attached.path == path) return true;
-        auto pos = ex.attached.path.find("?socket=");
-        if (pos != std::string::npos && ex.attached.path.substr(pos + 8) == path) return true;
-    }
+    for (const auto& ex : exports_)
+        if (export_matches(ex.attached, path)) return true;
     return false;
 }
 

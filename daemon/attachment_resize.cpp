@@ -19,10 +19,7 @@ std::vector<control::RescannedDevice> Attachment::rescan(const std::string& devi
     for (std::size_t i = 0; i < exports_.size(); ++i) {
         const auto& attached = exports_[i].attached;
         if (lun && attached.lun != *lun) continue;
-        if (!device.empty() && attached.path != device) {
-            auto pos = attached.path.find("?socket=");
-            if (pos == std::string::npos || attached.path.substr(pos + 8) != device) continue;
-        }
+        if (!device.empty() && !export_matches(attached, device)) continue;
         out.push_back(rescan_export(i));
     }
     return out;

@@ -192,6 +192,10 @@ session::SessionStats Lane::session_stats() {
     return thread_->call<session::SessionStats>([this](auto done) { done(session_->stats()); });
 }
 
+login::SessionParams Lane::negotiated_params() {
+    return thread_->call<login::SessionParams>([this](auto done) { done(session_->params()); });
+}
+
 session::Session::State Lane::state() {
     return thread_->call<session::Session::State>([this](auto done) { done(session_->state()); });
 }

@@ -77,6 +77,9 @@ public:
     session::Session::State state();
     IoStats io_stats(std::size_t index);
     session::SessionStats session_stats();
+    // The parameters the session negotiated at its last login: a reconnect renegotiates them on
+    // the loop thread, so they are copied there.
+    login::SessionParams negotiated_params();
 
 private:
     Lane(Logger& log, std::string name) : log_(log), name_(std::move(name)) {}
