@@ -2,7 +2,8 @@
 # A/B of iserd variants in ONE lab boot (runs inside the VM via tests/lab/run), so the figures
 # share the VM's conditions: ours with ISER_SEND_TUNING / ISER_BUSY_POLL_US settings, an older
 # build (ISER_BENCH_BASE_DIR) and the kernel's ib_iser, on the same LIO LUN.
-#   ISER_VARIANTS="default noinline signalall nobatch busy50"  (busyN = ISER_BUSY_POLL_US=N)
+#   ISER_VARIANTS="default noinline signalall nobatch busy50 affinity"  (busyN = ISER_BUSY_POLL_US=N,
+#   affinity = ISER_QUEUE_AFFINITY=1: queue threads pinned to their blk-mq CPUs)
 #   (join settings with +, e.g. signalall+nobatch: the name becomes part of an initiator IQN)
 # Figures are printed, never asserted.
 set -uo pipefail
@@ -64,6 +65,7 @@ for v in $variants; do
     case $v in
         default) measure "$v" "$BUILD_DIR" ISER_SEND_TUNING= ;;
         busy*) measure "$v" "$BUILD_DIR" ISER_BUSY_POLL_US="${v#busy}" ;;
+        affinity) measure "$v" "$BUILD_DIR" ISER_QUEUE_AFFINITY=1 ;;
         *) measure "$v" "$BUILD_DIR" ISER_SEND_TUNING="$v" ;;
     esac
 done

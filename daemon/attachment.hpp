@@ -90,6 +90,7 @@ private:
     Status start_lanes(std::size_t count);
     Status export_lun(const lun::LunInfo& info, std::size_t disk_count);
     Status start_ublk_devices(control::LoginReply& reply);
+    void pin_lanes_to_queue_cpus(int dev_id);
     Result<std::unique_ptr<ublk::Device>> make_ublk_device(const ublk::DeviceConfig& config, std::uint32_t lun);
     Status stop_ublk_devices();
     Status start_kernel_nbd_devices(control::LoginReply& reply);
@@ -114,6 +115,7 @@ private:
     std::chrono::steady_clock::time_point down_since_, failing_since_;  // guarded by info_mutex_
     std::chrono::steady_clock::time_point attached_at_ = std::chrono::steady_clock::now();
     bool detached_ = false;
+    bool lanes_pinned_ = false;  // once per attachment: every device has the same queue map
 };
 
 }  // namespace iser::daemon

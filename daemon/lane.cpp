@@ -1,5 +1,10 @@
 #include "daemon/lane.hpp"
 
+#include <pthread.h>
+#include <sched.h>
+
+#include <cstring>
+
 namespace iser::daemon {
 namespace {
 
@@ -113,6 +118,18 @@ Status Lane::add_ublk_queue(std::size_t index, ublk::Device& device, std::uint16
         auto q = ublk::Queue::create(device, queue_id, thread_->loop(), *metered_[index], log_);
         if (!q) return done(q.take_error());
         ublk_queues_[index] = std::move(*q);
+        done(Status{});
+    });
+}
+
+Status Lane::pin_to_cpus(const std::vector<int>& cpus) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    for (int c : cpus)
+        if (c >= 0 && c < CPU_SETSIZE) CPU_SET(c, &set);
+    return thread_->call<Status>([&set](auto done) {
+        int rc = pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+        if (rc != 0) return done(make_error(rc, std::string("pthread_setaffinity_np: ") + std::strerror(rc)));
         done(Status{});
     });
 }

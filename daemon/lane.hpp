@@ -66,6 +66,9 @@ public:
     // What another lane read: backend `index` (and its NBD server) take it without asking.
     void apply_capacity(std::size_t index, const scsi::ReadCapacity16& capacity);
 
+    // Runs this lane's loop thread on `cpus` only (the CPUs that submit to its ublk queue).
+    Status pin_to_cpus(const std::vector<int>& cpus);
+
     // Closes the NBD servers, then waits (up to `limit`) until no I/O is in flight.
     std::uint32_t drain(std::chrono::milliseconds limit);
     // SYNCHRONIZE CACHE on backend `index`; the SCSI result as an errno (0 = done).
