@@ -5,6 +5,7 @@
 
 #include <infiniband/verbs.h>
 #include <rdma/rdma_cma.h>
+#include <sched.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -262,7 +263,13 @@ void IserDatamover::poll_step() {
     if (n < 0) return;
     auto now = std::chrono::steady_clock::now();
     if (n > 0 || send_ring_.has_unposted()) poll_until_ = now + std::chrono::microseconds(busy_poll_us_);
-    if (now < poll_until_) return schedule_deferred();
+    if (now < poll_until_) {
+        // Nothing yet: let whatever else is runnable on this CPU go first. The completion we wait
+        // for is often produced by a kworker queued on this very CPU (rxe's tasks, the target's
+        // when it is local), which a spinning thread would otherwise hold off.
+        if (n == 0) sched_yield();
+        return schedule_deferred();
+    }
     polling_ = false;  // idle long enough: sleep in epoll until the CQ raises an event
     auto alive = alive_;
     if (arm_and_drain() && *alive && !failed_ && polling_) schedule_deferred();
