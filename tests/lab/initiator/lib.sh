@@ -42,3 +42,40 @@ verify_tree() { (cd "$1" && sha256sum --quiet -c /tmp/tree.sha256); }
 no_ublk_devices_left() {
     ! ls /dev/ublkb* /dev/ublkc* >/dev/null 2>&1
 }
+
+# write_two_target_conf FILE all|fast-only FAST_MOUNT SLOW_MOUNT [FAST_EXTRA_LINE]: the iser.yaml
+# of the apply and systemd tests. Target "fast" is LIO over iSER at $lio_iqn ($LAB_ADDR1:3261, all
+# LUNs); target "slow" is tgtd over TCP at $tgt_iqn ($LAB_ADDR2:3260, LUN 1), left out by
+# fast-only. FAST_MOUNT/SLOW_MOUNT are the flow-map fields after "target, lun" (mountpoint,
+# fstype, ...); FAST_EXTRA_LINE is one more key of the fast target (e.g. "timeouts: {...}").
+write_two_target_conf() {
+    local file=$1 which=$2 fast_mount=$3 slow_mount=$4 fast_extra=${5:-}
+    {
+        cat <<YAML
+# written by $(basename "$0")
+targets:
+  - name: fast
+    iqn: $lio_iqn
+    portals: ["$LAB_ADDR1:3261"]
+    transport: iser
+    luns: all
+    device: {frontend: ublk}
+YAML
+        [ -z "$fast_extra" ] || echo "    $fast_extra"
+        [ "$which" = fast-only ] || cat <<YAML
+  - name: slow
+    iqn: $tgt_iqn
+    portals: ["$LAB_ADDR2:3260"]
+    transport: tcp
+    luns: [1]
+YAML
+        echo "mounts:"
+        echo "  - {target: fast, lun: 0, $fast_mount}"
+        [ "$which" = fast-only ] || echo "  - {target: slow, lun: 1, $slow_mount}"
+    } >"$file"
+}
+
+device_of() {  # device_of IQN LUN: the path iserd ($ISERCTL) serves it on, or nothing
+    "$ISERCTL" list --json | jq -r --arg t "$1" --argjson l "$2" '.sessions[] | select(.target == $t) | .luns[] | select(.lun == $l) | .path'
+}
+source_of() { findmnt -n -o SOURCE --mountpoint "$1" || true; }   # source_of MOUNTPOINT

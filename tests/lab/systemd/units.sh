@@ -47,10 +47,6 @@ trap cleanup EXIT
 mono_us() { systemctl show -P "$2" "$1"; }   # mono_us UNIT PROPERTY: a *Monotonic property, in us
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b - a) / 1e6 }'; }
 now_us() { awk '{ printf "%.0f", $1 * 1e6 }' /proc/uptime; }
-device_of() {  # device_of IQN LUN: the path iserd serves it on, or nothing
-    "$ISERCTL" list --json | jq -r --arg t "$1" --argjson l "$2" '.sessions[] | select(.target == $t) | .luns[] | select(.lun == $l) | .path'
-}
-source_of() { findmnt -n -o SOURCE --mountpoint "$1" || true; }
 # A unit with its own mount namespace keeps copies of the mounts that existed when it started,
 # which the admin's umount may not reach (the file system outlives its device): iserd must not.
 same_mount_ns_as_pid1() {
@@ -97,32 +93,8 @@ lio_iqn=$(lab_lio_target sdfast --iser "$LAB_ADDR1:3261" --size 512M) || lab_die
 tgt_iqn=$(lab_tgtd_iser sdslow --lld iscsi --luns 1 --size 256M) || lab_die "tgtd target setup failed"
 
 write_conf() {  # write_conf FILE all|fast-only
-    {
-        cat <<YAML
-# written by tests/lab/systemd/units.sh
-targets:
-  - name: fast
-    iqn: $lio_iqn
-    portals: ["$LAB_ADDR1:3261"]
-    transport: iser
-    luns: all
-    device: {frontend: ublk}
-YAML
-        [ "$2" = fast-only ] || cat <<YAML
-  - name: slow
-    iqn: $tgt_iqn
-    portals: ["$LAB_ADDR2:3260"]
-    transport: tcp
-    luns: [1]
-YAML
-        cat <<YAML
-mounts:
-  - {target: fast, lun: 0, mountpoint: $FAST_MNT, fstype: ext4, mkfs-if-empty: true}
-YAML
-        [ "$2" = fast-only ] || cat <<YAML
-  - {target: slow, lun: 1, mountpoint: $SLOW_MNT, fstype: ext4, mkfs-if-empty: true}
-YAML
-    } >"$1"
+    write_two_target_conf "$1" "$2" "mountpoint: $FAST_MNT, fstype: ext4, mkfs-if-empty: true" \
+        "mountpoint: $SLOW_MNT, fstype: ext4, mkfs-if-empty: true"
 }
 mkdir -p /etc/iser
 write_conf "$CONF" all

@@ -31,38 +31,10 @@ iser_start
 CONF=/tmp/apply/iser.yaml
 mkdir -p /tmp/apply
 write_conf() {  # write_conf all|fast-only [EXTRA-LINE-FOR-FAST]
-    {
-        cat <<YAML
-targets:
-  - name: fast
-    iqn: $lio_iqn
-    portals: ["$LAB_ADDR1:3261"]
-    transport: iser
-    luns: all
-    device: {frontend: ublk}
-YAML
-        [ -z "${2:-}" ] || echo "    $2"
-        [ "$1" = fast-only ] || cat <<YAML
-  - name: slow
-    iqn: $tgt_iqn
-    portals: ["$LAB_ADDR2:3260"]
-    transport: tcp
-    luns: [1]
-YAML
-        cat <<YAML
-mounts:
-  - {target: fast, lun: 0, mountpoint: /mnt/apply-fast, fstype: ext4, options: [noatime], mkfs-if-empty: true}
-YAML
-        [ "$1" = fast-only ] || cat <<YAML
-  - {target: slow, lun: 1, mountpoint: /mnt/apply-slow, fstype: xfs}
-YAML
-    } >"$CONF"
+    write_two_target_conf "$CONF" "$1" "mountpoint: /mnt/apply-fast, fstype: ext4, options: [noatime], mkfs-if-empty: true" \
+        "mountpoint: /mnt/apply-slow, fstype: xfs" "${2:-}"
 }
 
-device_of() {  # device_of IQN LUN: the path iserd serves it on, or nothing
-    "$ISERCTL" list --json | jq -r --arg t "$1" --argjson l "$2" '.sessions[] | select(.target == $t) | .luns[] | select(.lun == $l) | .path'
-}
-source_of() { findmnt -n -o SOURCE --mountpoint "$1" || true; }
 state_snapshot() { "$ISERCTL" list --json | jq -S -c '[.sessions[] | {target, state, luns: [.luns[].path]}]'; findmnt -rn -o TARGET,SOURCE | grep /mnt/apply || true; }
 check_usable() {  # check_usable MOUNTPOINT: a file written, caches dropped, read back
     head -c 3M /dev/urandom >/tmp/apply/payload
