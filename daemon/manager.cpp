@@ -1,13 +1,17 @@
 #include "daemon/manager.hpp"
 
+#include <unistd.h>
+
 #include <charconv>
 #include <map>
+#include <thread>
 
 #include "common/portal.hpp"
 #include "daemon/discovery.hpp"
 #include "ublk/controller.hpp"
 #include "ublk/device.hpp"
 #include "ublk/device_query.hpp"
+#include "ublk/device_state.hpp"
 
 namespace {
 constexpr auto kRecoveryRetry = std::chrono::seconds(2);
@@ -152,8 +156,37 @@ Manager::~Manager() {
     if (recovery_thread_.joinable()) recovery_thread_.join();
 }
 
+namespace {
+
+// Whether ublk device `dev_id` is LIVE and served by a running process other than this one: a
+// second iserd (its own --socket) shares the record directory, and its devices are not ours to
+// take over, nor their records ours to delete. A server that is just exiting looks the same for
+// a moment (the kernel quiesces the device once it notices), hence the short second look.
+bool served_by_another_process(ublk::Controller& controller, int dev_id) {
+    constexpr auto kSettle = std::chrono::seconds(2);
+    const auto deadline = std::chrono::steady_clock::now() + kSettle;
+    for (;;) {
+        auto info = ublk::query_dev_info(controller, dev_id);
+        if (!info) return false;
+        const bool other = info->ublksrv_pid != ::getpid() && ublk::process_alive(info->ublksrv_pid);
+        if (info->state != ublk::uapi::kStateLive || !other) return false;
+        if (std::chrono::steady_clock::now() >= deadline) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+}
+
+}  // namespace
+
 void Manager::recover_devices(std::string record_dir) {
     auto records = ublk::list_records(record_dir);
+    if (records.empty()) return;
+    if (auto ctl = ublk::Controller::open()) {
+        std::erase_if(records, [&](const ublk::DeviceRecord& r) {
+            if (!served_by_another_process(**ctl, r.dev_id)) return false;
+            ISER_LOG_INFO(log_, "/dev/ublkb%d is served by another running iserd: not taken over", r.dev_id);
+            return true;
+        });
+    }
     if (records.empty()) return;
     // One attachment per login: the devices of one target come back together, on sessions
     // that reuse the dead daemon's ISIDs.

@@ -15,6 +15,18 @@ dev=$(fault_attach iser "$iqn")
 fault_mount "$dev" ext4
 fault_fio_start "$FAULT_MNT/data" 160M
 fault_fio_wait_running 3
+# A second iserd on a socket of its own (as bench/lab.sh runs one) shares the device records: it
+# must leave a device that a running iserd serves, and its record, alone.
+"$ISERD" --foreground --socket /run/iser/second.sock --initiator-name "$LAB_INITIATOR_IQN-second" >/tmp/iserd-second.log 2>&1 &
+second=$!
+lab_wait_for 10 "the second iserd's control socket" test -S /run/iser/second.sock || lab_die "the second iserd did not start"
+lab_wait_for 10 "the second iserd to look at the records" grep -q "served by another running iserd" /tmp/iserd-second.log ||
+    { cat /tmp/iserd-second.log; lab_die "the second iserd did not leave $dev alone"; }
+[ -z "$("$ISERCTL" --socket /run/iser/second.sock list --json | jq '.sessions[]')" ] || lab_die "the second iserd claims a session"
+kill "$second"; wait "$second" 2>/dev/null || true
+[ -n "$(ls /run/iser/ublk 2>/dev/null)" ] || lab_die "the second iserd removed the device record"
+"$ISERCTL" list | grep -q "^state: *logged-in" || lab_die "the first iserd's session changed: $("$ISERCTL" list)"
+lab_log "a second iserd (own socket) left $dev and its record alone"
 kill -9 "$ISERD_PID"
 wait "$ISERD_PID" 2>/dev/null || true
 lab_log "iserd killed"
