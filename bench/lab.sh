@@ -26,13 +26,9 @@ lab_modprobe ublk_drv
 lab_rxe_up
 iqn=$(lab_lio_target bench --size 1G) || lab_die "target setup failed"
 iser_start
-ours_dev=$("$ISERCTL" login --portal "$LAB_ADDR1" --target "$iqn" --transport iser) || lab_die "our login failed"
-dd if=/dev/urandom of="$ours_dev" bs=1M count=256 oflag=direct status=none   # reads hit written blocks
-
-kernel_dev=$(lab_kernel_login "$iqn" "$LAB_ADDR1" --transport iser) || lab_die "kernel login failed"
-
 # ISER_BENCH_BASE_DIR=BUILD: a second iserd from an older build ("before"), own socket and
 # initiator name, measured in the same boot so a before/after pair shares the VM's conditions.
+# Started before any login: an older iserd may take the other's devices for its own to recover.
 base_dev=
 if [ -n "${ISER_BENCH_BASE_DIR:-}" ]; then
     peers="$peers base "
@@ -41,6 +37,11 @@ if [ -n "${ISER_BENCH_BASE_DIR:-}" ]; then
     lab_wait_for 10 "base iserd's control socket" test -S /run/iser/base.sock
     base_dev=$("$ISER_BENCH_BASE_DIR/iserctl" --socket /run/iser/base.sock login --portal "$LAB_ADDR1" --target "$iqn" --transport iser) || lab_die "base login failed"
 fi
+
+ours_dev=$("$ISERCTL" login --portal "$LAB_ADDR1" --target "$iqn" --transport iser) || lab_die "our login failed"
+dd if=/dev/urandom of="$ours_dev" bs=1M count=256 oflag=direct status=none   # reads hit written blocks
+
+kernel_dev=$(lab_kernel_login "$iqn" "$LAB_ADDR1" --transport iser) || lab_die "kernel login failed"
 
 mkdir -p /run/bench
 qsd_sock=/run/bench/qsd.sock

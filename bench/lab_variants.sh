@@ -2,7 +2,7 @@
 # A/B of iserd variants in ONE lab boot (runs inside the VM via tests/lab/run), so the figures
 # share the VM's conditions: ours with ISER_SEND_TUNING / ISER_BUSY_POLL_US settings, an older
 # build (ISER_BENCH_BASE_DIR) and the kernel's ib_iser, on the same LIO LUN.
-#   ISER_VARIANTS="default busy0 noinline signalall nobatch affinity"  (busyN = ISER_BUSY_POLL_US=N, default 100,
+#   ISER_VARIANTS="default busy100 noinline signalall nobatch affinity"  (busyN = ISER_BUSY_POLL_US=N, default 0,
 #   affinity = ISER_QUEUE_AFFINITY=1: queue threads pinned to their blk-mq CPUs)
 #   (join settings with +, e.g. signalall+nobatch: the name becomes part of an initiator IQN)
 # Figures are printed, never asserted.
@@ -12,7 +12,7 @@ source "$LAB_DIR/initiator/lib.sh"
 source "$LAB_DIR/../../bench/lib.sh"
 trap iser_cleanup EXIT
 BENCH_RUNTIME=${ISER_BENCH_RUNTIME:-6}
-variants=${ISER_VARIANTS:-default busy0 noinline signalall nobatch affinity}
+variants=${ISER_VARIANTS:-default busy100 noinline signalall nobatch affinity}
 
 lab_modprobe ublk_drv
 lab_rxe_up

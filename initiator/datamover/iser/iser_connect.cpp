@@ -25,12 +25,12 @@ constexpr std::uint8_t kMaxResponderResources = 16;
 constexpr std::uint8_t kCmPrivateData[4] = {0xC0, 0, 0, 0};
 
 // How long a queue thread keeps polling its CQ (yielding between polls) after a completion or a
-// send before it sleeps until the next completion event. Polling saves the wake-up of the thread
-// for the next request and often for the answer. In the lab (bench/lab_variants.sh, 2 vCPUs
-// shared with the target, pairs in one boot): 200 us gave 8-16% more IOPS than no polling at 4k
-// QD1/QD32 and 128k; 100 us beat 200 by 7-12% at 4k and lost 9% at 128k read; 500 and 2000 took
-// the CPU from the target (QD1 -25% and -35%). ISER_BUSY_POLL_US=N overrides it; 0 never polls.
-constexpr std::uint32_t kDefaultBusyPollUs = 100;
+// send before it sleeps until the next completion event; ISER_BUSY_POLL_US=N, default 0 (off).
+// Polling saves the thread's wake-ups, but in the lab (bench/lab_variants.sh, 2 vCPUs shared
+// with the target, pairs in one boot) 100-200 us won 8-16% in one boot and lost 5% in another
+// (pair-to-pair spread there: 20%), and 500-2000 us took the CPU from the target (4k QD1 -25% to
+// -35%). Without a gain that shows above the noise, no CPU is burnt by default.
+constexpr std::uint32_t kDefaultBusyPollUs = 0;
 
 std::uint32_t busy_poll_from_env() {
     const char* v = std::getenv("ISER_BUSY_POLL_US");

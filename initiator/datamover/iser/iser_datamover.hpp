@@ -22,7 +22,7 @@
 // a larger queue depth to that (more commands simply wait for a send buffer, and the target's
 // answers for a receive: rnr_retry 7 makes that a delay, never an error).
 //
-// Busy polling (default 100 us; ISER_BUSY_POLL_US=N in the environment or the constructor flag,
+// Busy polling (default off; ISER_BUSY_POLL_US=N in the environment or the constructor flag,
 // 0 = off) keeps the CQ unarmed and polls it once per loop iteration (a deferred task, so the
 // loop's epoll_wait does not block and the other fds, e.g. ublk's, are still served; an empty
 // poll yields the CPU) for up to N microseconds after the last completion or send; then the CQ is
