@@ -37,11 +37,11 @@ struct AttachOptions {
     std::function<void(std::uint32_t lun)> capacity_changed;
 };
 
-// What a device record remembers of its attachment; the inverse rebuilds the login.
 // Whether `path` names this export: its device path, or for an NBD socket export its URI or
 // the socket path alone.
 bool export_matches(const control::AttachedLun& attached, const std::string& path);
 
+// What a device record remembers of its attachment; the inverse rebuilds the login.
 std::map<std::string, std::string> record_identity(const control::LoginRequest& request, std::uint32_t lun,
                                                    const std::vector<pdu::Isid>& isids);
 Result<AttachOptions> options_from_record(const ublk::DeviceRecord& record, const std::string& initiator_name);

@@ -1,7 +1,5 @@
 #include "daemon/manager.hpp"
 
-#include <unistd.h>
-
 #include <charconv>
 #include <map>
 #include <thread>
@@ -167,9 +165,7 @@ bool served_by_another_process(ublk::Controller& controller, int dev_id) {
     const auto deadline = std::chrono::steady_clock::now() + kSettle;
     for (;;) {
         auto info = ublk::query_dev_info(controller, dev_id);
-        if (!info) return false;
-        const bool other = info->ublksrv_pid != ::getpid() && ublk::process_alive(info->ublksrv_pid);
-        if (info->state != ublk::uapi::kStateLive || !other) return false;
+        if (!info || !ublk::live_elsewhere(*info)) return false;
         if (std::chrono::steady_clock::now() >= deadline) return true;
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }

@@ -1,7 +1,6 @@
 // Device::open_for_recovery and Device::delete_stale: taking over, or cleaning up, a device
 // whose server died. See device_state.hpp for the driver's side of the story.
 #include <fcntl.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -29,10 +28,7 @@ Result<uapi::DevInfo> wait_until_recoverable(Controller& controller, int dev_id,
     for (;;) {
         auto info = query_dev_info(controller, dev_id);
         if (!info) return info.take_error();
-        // Our own pid cannot be the dead server's (a restarted daemon that got the same pid
-        // would otherwise read itself as the live owner).
-        const bool alive = info->ublksrv_pid != ::getpid() && process_alive(info->ublksrv_pid);
-        auto check = check_recovery(*info, alive);
+        auto check = check_recovery(*info, other_server_alive(*info));
         switch (check.verdict) {
             case RecoveryVerdict::Ready: return info;
             case RecoveryVerdict::Refuse:
@@ -117,8 +113,7 @@ Result<std::unique_ptr<Device>> Device::open_for_recovery(Controller& controller
 Status Device::delete_stale(Controller& controller, int dev_id, Logger& log, bool wait_for_release) {
     auto info = query_dev_info(controller, dev_id);
     if (!info) return info.take_error();
-    const bool alive = info->ublksrv_pid != ::getpid() && process_alive(info->ublksrv_pid);
-    if (info->state == uapi::kStateLive && alive)
+    if (live_elsewhere(*info))
         return make_error(EBUSY, "ublk device " + std::to_string(dev_id) + " is live, served by pid " +
                                      std::to_string(info->ublksrv_pid) + ": stop that server instead");
     uapi::CtrlCmd cmd{};

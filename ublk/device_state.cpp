@@ -1,5 +1,7 @@
 #include "ublk/device_state.hpp"
 
+#include <unistd.h>
+
 #include <cerrno>
 #include <charconv>
 #include <fstream>
@@ -108,5 +110,11 @@ bool process_alive(pid_t pid) {
     std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     return stat_line_says_running(text);
 }
+
+bool other_server_alive(const uapi::DevInfo& info) {
+    return info.ublksrv_pid != ::getpid() && process_alive(info.ublksrv_pid);
+}
+
+bool live_elsewhere(const uapi::DevInfo& info) { return info.state == uapi::kStateLive && other_server_alive(info); }
 
 }  // namespace iser::ublk

@@ -60,4 +60,11 @@ bool stat_line_says_running(std::string_view stat);
 // Reads /proc/PID/stat; false for pid <= 0 or a process that is gone or a zombie.
 bool process_alive(pid_t pid);
 
+// Whether the device's server (info.ublksrv_pid) is a running process other than this one: a
+// restarted daemon that got the dead server's pid must not read itself as the live owner.
+bool other_server_alive(const uapi::DevInfo& info);
+// LIVE and served by another running process (another iserd, or any ublk server): not ours to
+// recover or delete.
+bool live_elsewhere(const uapi::DevInfo& info);
+
 }  // namespace iser::ublk

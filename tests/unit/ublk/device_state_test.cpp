@@ -155,3 +155,19 @@ TEST_CASE("/proc/PID/stat: running, sleeping, disk-wait are alive; zombies and d
     CHECK(!process_alive(0));
     CHECK(!process_alive(-1));
 }
+
+TEST_CASE("a device served by this process or by no process is not live elsewhere") {
+    uapi::DevInfo info{};
+    info.state = uapi::kStateLive;
+    info.ublksrv_pid = ::getpid();
+    CHECK(!other_server_alive(info));
+    CHECK(!live_elsewhere(info));
+    info.ublksrv_pid = ::getppid();  // our parent runs
+    CHECK(other_server_alive(info));
+    CHECK(live_elsewhere(info));
+    info.state = uapi::kStateQuiesced;
+    CHECK(!live_elsewhere(info));
+    info.state = uapi::kStateLive;
+    info.ublksrv_pid = -1;
+    CHECK(!live_elsewhere(info));
+}
