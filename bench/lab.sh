@@ -60,31 +60,59 @@ measure_nbd_session() {  # login nbd-server for the figures of one workload, the
     "$ISERCTL" logout --device /run/bench/ours.sock >/dev/null 2>&1
 }
 
+# The lab's figures move by 20% from one run to the next (emulated CPUs, shared with the
+# target), so ours, the kernel's and the base build are measured in ISER_BENCH_ROUNDS alternating
+# rounds (ours, base, kernel, ours, ...) and the table prints each one's median; the last column
+# is the range of the per-round ours/kernel ratios. The other columns are one run each.
+ROUNDS=${ISER_BENCH_ROUNDS:-3}
+declare -A bw_of=()  # 128k workload -> "ours_KiB/s kernel_KiB/s", for the share of the fabric ceiling
+[[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || lab_die "ISER_BENCH_ROUNDS must be a positive number, not '$ROUNDS'"
+median() { python3 -c 'import statistics, sys; print("%.1f" % statistics.median(float(a) for a in sys.argv[1:]))' "$@"; }
+ratio_range() {  # "OURS..." "KERNEL..." -> min-max of the per-round ratios
+    python3 -c 'import sys
+o, k = sys.argv[1].split(), sys.argv[2].split()
+r = [float(a) / float(b) for a, b in zip(o, k) if float(b) > 0]
+print("%.2f-%.2f" % (min(r), max(r)) if r else "n/a")' "$1" "$2"
+}
 echo
-echo "iSER on soft-RoCE (rxe0), LIO fileio on tmpfs, fio ${BENCH_RUNTIME} s per run"
-printf '%-20s %22s %22s %22s %22s   %s' workload "ours/ublk IOPS MB/s lat" "kernel" "ours/nbd" "libiscsi" "ours/kernel IOPS"
+echo "iSER on soft-RoCE (rxe0), LIO fileio on tmpfs, fio ${BENCH_RUNTIME} s per run; ours and kernel: median of $ROUNDS alternating rounds"
+printf '%-20s %22s %22s %22s %22s   %s   %s' workload "ours/ublk IOPS MB/s lat" "kernel" "ours/nbd" "libiscsi" "ours/kernel IOPS" "per round"
 want base && printf '   %22s' "before/ublk (base)"
 want q1 && printf '   %22s' "ours/ublk 1 queue"
 echo
 while read -r label rw bs qd; do
     [ "$workloads" = "  " ] || [[ $workloads == *" $label "* ]] || continue
-    ui=0 ub=0 ul=0 ki=0 kb=0 kl=0 ni=0 nb=0 nl=0 li=0 lb=0 ll=0
-    if want ours; then
-        if [ "${ISER_BENCH_PERF:-0}" = 1 ] && [ "$label" = 4k-randread-QD32 ]; then
-            perf record -a -e cpu-clock -F 997 -o /tmp/perf.data -- sleep $((BENCH_RUNTIME + 2)) >/dev/null 2>&1 &
-            perf_pid=$!
+    ui=0 ub=0 ul=0 ki=0 kb=0 kl=0 ni=0 nb=0 nl=0 li=0 lb=0 ll=0 bi=0 bb=0 bl=0
+    declare -A runs=()
+    for ((round = 1; round <= ROUNDS; round++)); do
+        if want ours; then
+            if [ "${ISER_BENCH_PERF:-0}" = 1 ] && [ "$label" = 4k-randread-QD32 ] && [ "$round" = 1 ]; then
+                perf record -a -e cpu-clock -F 997 -o /tmp/perf.data -- sleep $((BENCH_RUNTIME + 2)) >/dev/null 2>&1 &
+                perf_pid=$!
+            fi
+            read -r i b l <<<"$(fio_dev ours "$ours_dev" "$rw" "$bs" "$qd")"
+            runs[ours_i]+=" $i" runs[ours_b]+=" $b" runs[ours_l]+=" $l"
+            if [ -n "${perf_pid:-}" ]; then
+                wait "$perf_pid"; perf_pid=
+                echo "perf (whole VM, during ours $label): by command, then the top symbols"
+                perf report -i /tmp/perf.data --sort comm --stdio 2>/dev/null | grep '%' | head -n 12
+                perf report -i /tmp/perf.data --sort comm,dso,sym --stdio 2>/dev/null | grep '%' | head -n 45
+            fi
         fi
-        read -r ui ub ul <<<"$(fio_dev ours "$ours_dev" "$rw" "$bs" "$qd")"
-        if [ -n "${perf_pid:-}" ]; then
-            wait "$perf_pid"; perf_pid=
-            echo "perf (whole VM, during ours $label): by command, then the top symbols"
-            perf report -i /tmp/perf.data --sort comm --stdio 2>/dev/null | grep '%' | head -n 12
-            perf report -i /tmp/perf.data --sort comm,dso,sym --stdio 2>/dev/null | grep '%' | head -n 45
+        if want base; then
+            read -r i b l <<<"$(fio_dev base "$base_dev" "$rw" "$bs" "$qd")"
+            runs[base_i]+=" $i" runs[base_b]+=" $b" runs[base_l]+=" $l"
         fi
-    fi
-    bi=0 bb=0 bl=0
-    want base && read -r bi bb bl <<<"$(fio_dev base "$base_dev" "$rw" "$bs" "$qd")"
-    want kernel && read -r ki kb kl <<<"$(fio_dev kernel "$kernel_dev" "$rw" "$bs" "$qd")"
+        if want kernel; then
+            read -r i b l <<<"$(fio_dev kernel "$kernel_dev" "$rw" "$bs" "$qd")"
+            runs[kernel_i]+=" $i" runs[kernel_b]+=" $b" runs[kernel_l]+=" $l"
+        fi
+    done
+    if want ours; then ui=$(median ${runs[ours_i]}) ub=$(median ${runs[ours_b]}) ul=$(median ${runs[ours_l]}); fi
+    if want base; then bi=$(median ${runs[base_i]}) bb=$(median ${runs[base_b]}) bl=$(median ${runs[base_l]}); fi
+    if want kernel; then ki=$(median ${runs[kernel_i]}) kb=$(median ${runs[kernel_b]}) kl=$(median ${runs[kernel_l]}); fi
+    per_round=n/a
+    want ours && want kernel && per_round=$(ratio_range "${runs[ours_i]}" "${runs[kernel_i]}")
     if want nbd; then
         "$ISERCTL" logout --device "$ours_dev" >/dev/null
         read -r ni nb nl <<<"$(measure_nbd_session "$rw" "$bs" "$qd")"
@@ -100,11 +128,15 @@ while read -r label rw bs qd; do
     fi
     if want libiscsi && [ -S "$qsd_sock" ]; then read -r li lb ll <<<"$(fio_nbd libiscsi "$libiscsi_uri" "$rw" "$bs" "$qd")"; else li=0 lb=0 ll=0; fi
     mb() { python3 -c "print('%.1f' % ($1/1024))"; }
-    printf '%-20s %8s %6s %6s %8s %6s %6s %8s %6s %6s %8s %6s %6s   %s' "$label" \
-        "$ui" "$(mb "$ub")" "$ul" "$ki" "$(mb "$kb")" "$kl" "$ni" "$(mb "$nb")" "$nl" "$li" "$(mb "$lb")" "$ll" "$(ratio "$ui" "$ki")"
-    want base && printf '   %8s %6s %6s' "$bi" "$(mb "$bb")" "$bl"
+    whole() { python3 -c "print('%.0f' % float('$1'))"; }
+    printf '%-20s %8s %6s %6s %8s %6s %6s %8s %6s %6s %8s %6s %6s   %16s   %9s' "$label" \
+        "$(whole "$ui")" "$(mb "$ub")" "$ul" "$(whole "$ki")" "$(mb "$kb")" "$kl" "$ni" "$(mb "$nb")" "$nl" "$li" "$(mb "$lb")" "$ll" \
+        "$(ratio "$ui" "$ki")" "$per_round"
+    want base && printf '   %8s %6s %6s' "$(whole "$bi")" "$(mb "$bb")" "$bl"
     want q1 && printf '   %8s %6s %6s' "$qi" "$(mb "$qb")" "$ql"
     echo
+    case $label in 128k-*) bw_of[$label]="$ub $kb" ;; esac
+    unset runs
 done <<'W'
 4k-randread-QD1 randread 4k 1
 4k-randread-QD32 randread 4k 32
@@ -124,5 +156,13 @@ sleep 2
 ib_write_bw -d rxe0 -s 131072 -D 5 "$LAB_ADDR1" >/tmp/ibw.log 2>&1
 ceiling=$(awk '/^ *131072/ {print $4}' /tmp/ibw.log | tail -n1)
 echo "fabric ceiling: ib_write_bw 128 KiB = ${ceiling:-?} MB/s"
+for label in "${!bw_of[@]}"; do
+    read -r ob kb <<<"${bw_of[$label]}"
+    python3 -c 'import sys
+label, ours, kernel, ceiling = sys.argv[1], float(sys.argv[2]) / 1024, float(sys.argv[3]) / 1024, float(sys.argv[4] or 0)
+if ceiling > 0:
+    print("%-20s ours %.1f MB/s = %.0f%% of the ceiling, kernel %.1f MB/s = %.0f%%" % (label, ours, 100 * ours / ceiling, kernel, 100 * kernel / ceiling))' \
+        "$label" "$ob" "$kb" "${ceiling:-0}"
+done
 kill "$qsd_pid" 2>/dev/null
 lab_kernel_logout "$iqn" >/dev/null 2>&1 || true
