@@ -3,7 +3,8 @@
 # share the VM's conditions: ours with ISER_SEND_TUNING / ISER_BUSY_POLL_US settings, an older
 # build (ISER_BENCH_BASE_DIR) and the kernel's ib_iser, on the same LIO LUN.
 #   ISER_VARIANTS="default busy100 noinline signalall nobatch affinity"  (busyN = ISER_BUSY_POLL_US=N, default 0,
-#   affinity = ISER_QUEUE_AFFINITY=1: queue threads pinned to their blk-mq CPUs)
+#   affinity = ISER_QUEUE_AFFINITY=1: queue threads pinned to their blk-mq CPUs,
+#   sliceN = ISER_QUEUE_SLICE_US=N: queue threads ask for an N us scheduler slice)
 #   (join settings with +, e.g. signalall+nobatch: the name becomes part of an initiator IQN)
 # Figures are printed, never asserted.
 set -uo pipefail
@@ -66,6 +67,7 @@ for v in $variants; do
         default) measure "$v" "$BUILD_DIR" ISER_SEND_TUNING= ;;
         busy*) measure "$v" "$BUILD_DIR" ISER_BUSY_POLL_US="${v#busy}" ;;
         affinity) measure "$v" "$BUILD_DIR" ISER_QUEUE_AFFINITY=1 ;;
+        slice*) measure "$v" "$BUILD_DIR" ISER_QUEUE_SLICE_US="${v#slice}" ;;
         *) measure "$v" "$BUILD_DIR" ISER_SEND_TUNING="$v" ;;
     esac
 done

@@ -5,6 +5,8 @@
 
 #include <cstring>
 
+#include "daemon/sched_slice.hpp"
+
 namespace iser::daemon {
 namespace {
 
@@ -29,8 +31,21 @@ Result<std::unique_ptr<Lane>> Lane::create(Logger& log, std::string name, sessio
     auto thread = LoopThread::start();
     if (!thread) return thread.take_error();
     lane->thread_ = std::move(*thread);
+    lane->request_short_slice();
     lane->session_ = std::make_unique<session::Session>(lane->thread_->loop(), log, std::move(config), std::move(factory));
     return lane;
+}
+
+// On request (ISER_QUEUE_SLICE_US), a short scheduler slice lets the thread preempt the task it
+// wakes next to (see sched_slice.hpp). Failing costs only that, and is logged.
+void Lane::request_short_slice() {
+    auto slice = queue_slice_from_env();
+    if (!slice)
+        ISER_LOG_WARN(log_, "%s; using %lld us", slice.error().message.c_str(), static_cast<long long>(kDefaultQueueSlice.count()));
+    const std::chrono::microseconds want = slice ? *slice : kDefaultQueueSlice;
+    if (want.count() == 0) return;
+    Status st = thread_->call<Status>([want](auto done) { done(request_scheduler_slice(want)); });
+    if (!st) ISER_LOG_WARN(log_, "%s: queue thread keeps the default scheduler slice: %s", name_.c_str(), st.error().message.c_str());
 }
 
 Lane::~Lane() {

@@ -86,6 +86,7 @@ public:
 
 private:
     Lane(Logger& log, std::string name) : log_(log), name_(std::move(name)) {}
+    void request_short_slice();
 
     Logger& log_;
     std::string name_;
