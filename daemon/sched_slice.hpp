@@ -6,8 +6,9 @@
 // rxe's protocol work inline in ibv_post_send, and at real-time priority that starved the
 // kworkers that complete its I/O (QD32 fell by 70% in the lab).
 // Opt-in (ISER_QUEUE_SLICE_US=N): in the lab (2 vCPUs shared with the target, ABBA pairs in one
-// boot) 300 us won 5-8% at 4k QD1 in each of 4 pairs and nothing at QD32, and 100 us nothing at
-// either; too little to change how the daemon's threads are scheduled for everyone.
+// boot) 300 us won 5-8% at 4k QD1 in each of 4 pairs and nothing at QD32; in a second boot, 3
+// pairs, nothing at either; 100 us nothing. Too little to change how every daemon's threads are
+// scheduled.
 #pragma once
 #include <chrono>
 
