@@ -74,6 +74,15 @@ o, k = sys.argv[1].split(), sys.argv[2].split()
 r = [float(a) / float(b) for a, b in zip(o, k) if float(b) > 0]
 print("%.2f-%.2f" % (min(r), max(r)) if r else "n/a")' "$1" "$2"
 }
+# measure_round PEER DEV: one fio run of the current workload, kept in runs[PEER_i/_b/_l]
+measure_round() {
+    local i b l
+    read -r i b l <<<"$(fio_dev "$1" "$2" "$rw" "$bs" "$qd")"
+    runs[$1_i]+=" $i" runs[$1_b]+=" $b" runs[$1_l]+=" $l"
+}
+medians_of() { echo "$(median ${runs[$1_i]}) $(median ${runs[$1_b]}) $(median ${runs[$1_l]})"; }
+mb() { python3 -c "print('%.1f' % ($1/1024))"; }
+whole() { python3 -c "print('%.0f' % float('$1'))"; }
 echo
 echo "iSER on soft-RoCE (rxe0), LIO fileio on tmpfs, fio ${BENCH_RUNTIME} s per run; ours and kernel: median of $ROUNDS alternating rounds"
 printf '%-20s %22s %22s %22s %22s   %s   %s' workload "ours/ublk IOPS MB/s lat" "kernel" "ours/nbd" "libiscsi" "ours/kernel IOPS" "per round"
@@ -90,8 +99,7 @@ while read -r label rw bs qd; do
                 perf record -a -e cpu-clock -F 997 -o /tmp/perf.data -- sleep $((BENCH_RUNTIME + 2)) >/dev/null 2>&1 &
                 perf_pid=$!
             fi
-            read -r i b l <<<"$(fio_dev ours "$ours_dev" "$rw" "$bs" "$qd")"
-            runs[ours_i]+=" $i" runs[ours_b]+=" $b" runs[ours_l]+=" $l"
+            measure_round ours "$ours_dev"
             if [ -n "${perf_pid:-}" ]; then
                 wait "$perf_pid"; perf_pid=
                 echo "perf (whole VM, during ours $label): by command, then the top symbols"
@@ -99,18 +107,12 @@ while read -r label rw bs qd; do
                 perf report -i /tmp/perf.data --sort comm,dso,sym --stdio 2>/dev/null | grep '%' | head -n 45
             fi
         fi
-        if want base; then
-            read -r i b l <<<"$(fio_dev base "$base_dev" "$rw" "$bs" "$qd")"
-            runs[base_i]+=" $i" runs[base_b]+=" $b" runs[base_l]+=" $l"
-        fi
-        if want kernel; then
-            read -r i b l <<<"$(fio_dev kernel "$kernel_dev" "$rw" "$bs" "$qd")"
-            runs[kernel_i]+=" $i" runs[kernel_b]+=" $b" runs[kernel_l]+=" $l"
-        fi
+        want base && measure_round base "$base_dev"
+        want kernel && measure_round kernel "$kernel_dev"
     done
-    if want ours; then ui=$(median ${runs[ours_i]}) ub=$(median ${runs[ours_b]}) ul=$(median ${runs[ours_l]}); fi
-    if want base; then bi=$(median ${runs[base_i]}) bb=$(median ${runs[base_b]}) bl=$(median ${runs[base_l]}); fi
-    if want kernel; then ki=$(median ${runs[kernel_i]}) kb=$(median ${runs[kernel_b]}) kl=$(median ${runs[kernel_l]}); fi
+    want ours && read -r ui ub ul <<<"$(medians_of ours)"
+    want base && read -r bi bb bl <<<"$(medians_of base)"
+    want kernel && read -r ki kb kl <<<"$(medians_of kernel)"
     per_round=n/a
     want ours && want kernel && per_round=$(ratio_range "${runs[ours_i]}" "${runs[kernel_i]}")
     if want nbd; then
@@ -127,8 +129,6 @@ while read -r label rw bs qd; do
         ours_dev=$("$ISERCTL" login --portal "$LAB_ADDR1" --target "$iqn" --transport iser)
     fi
     if want libiscsi && [ -S "$qsd_sock" ]; then read -r li lb ll <<<"$(fio_nbd libiscsi "$libiscsi_uri" "$rw" "$bs" "$qd")"; else li=0 lb=0 ll=0; fi
-    mb() { python3 -c "print('%.1f' % ($1/1024))"; }
-    whole() { python3 -c "print('%.0f' % float('$1'))"; }
     printf '%-20s %8s %6s %6s %8s %6s %6s %8s %6s %6s %8s %6s %6s   %16s   %9s' "$label" \
         "$(whole "$ui")" "$(mb "$ub")" "$ul" "$(whole "$ki")" "$(mb "$kb")" "$kl" "$ni" "$(mb "$nb")" "$nl" "$li" "$(mb "$lb")" "$ll" \
         "$(ratio "$ui" "$ki")" "$per_round"
