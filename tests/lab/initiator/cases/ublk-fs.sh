@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # iserctl login over $TRANSPORT to LIO with $FRONTEND (ublk, the default: /dev/ublkbN; or kernel
 # nbd: /dev/nbdN); ext4 and xfs,
-# mount, write a tree, unmount, drop caches, remount, check; fio verify; discard reaches the
-# target; logout removes the device.
+# mount, write a tree, unmount, drop caches, remount, check; fstrim reaches the target; fio
+# verify (crc32c, 4k-1M, QD 1, 32 and 64); blkdiscard reaches the target; logout removes the
+# device.
 set -euo pipefail
 source "$LAB_LIB/lab.sh"
 source "$(dirname "$0")/../lib.sh"
@@ -28,6 +29,11 @@ if [ "$FRONTEND" = ublk ]; then
     lab_log "$dev: $queues hardware queues; LIO reports: $(tr '\n' ' ' </sys/kernel/config/target/iscsi/"$iqn"/tpgt_1/dynamic_sessions 2>/dev/null)"
 fi
 
+# 512-byte blocks of the LUN's fileio backing file (on tmpfs, so a discard frees them), or
+# nothing when the target keeps it elsewhere.
+backing=$LAB_LIO_BACKING_DIR/fs_lun0.img
+backing_blocks() { if [ -f "$backing" ]; then stat -c %b "$backing"; fi; }
+
 for fs in ext4 xfs; do
     if [ $fs = ext4 ]; then mkfs.ext4 -q -F "$dev"; else mkfs.xfs -q -f "$dev"; fi
     mkdir -p /mnt/t
@@ -37,7 +43,18 @@ for fs in ext4 xfs; do
     echo 3 >/proc/sys/vm/drop_caches
     mount "$dev" /mnt/t
     verify_tree /mnt/t || lab_die "$fs: checksums differ after remount"
-    [ $fs = ext4 ] && { fstrim -v /mnt/t || lab_die "fstrim failed"; }
+    # fstrim reaches the target: a deleted file's blocks leave the fileio backing file (tmpfs).
+    head -c 48M /dev/urandom >/mnt/t/trim-me
+    sync
+    before=$(backing_blocks)
+    rm /mnt/t/trim-me
+    sync
+    fstrim -v /mnt/t || lab_die "$fs: fstrim failed"
+    after=$(backing_blocks)
+    if [ -n "$before" ]; then
+        lab_log "$fs: backing file blocks: $before before fstrim, $after after"
+        [ "$after" -lt "$before" ] || lab_die "$fs: fstrim did not reach the target"
+    fi
     umount /mnt/t
     lab_log "$fs: tree written, remounted and verified"
 done
@@ -49,10 +66,13 @@ fio --name=verify --filename="$dev" --ioengine=io_uring --direct=1 --rw=randwrit
 fio --name=verify1 --filename="$dev" --ioengine=io_uring --direct=1 --rw=randwrite --bs=4k --iodepth=1 \
     --size=8M --offset=256M --verify=crc32c --verify_fatal=1 --verify_state_save=0 >/tmp/fio.log 2>&1 \
     || { cat /tmp/fio.log; lab_die "fio verify QD1 failed"; }
-lab_log "fio verify passed (4k-1M at QD32, 4k at QD1)"
+fio --name=verify64 --filename="$dev" --ioengine=io_uring --direct=1 --rw=randwrite \
+    --bssplit=4k/40:64k/30:1m/30 --iodepth=64 --size=64M --offset=320M --verify=crc32c \
+    --verify_fatal=1 --verify_state_save=0 --randrepeat=0 --output-format=terse >/tmp/fio.log 2>&1 \
+    || { cat /tmp/fio.log; lab_die "fio verify QD64 failed"; }
+lab_log "fio verify passed (4k-1M at QD32 and QD64, 4k at QD1)"
 
-# Discard reaches the target: the fileio backing file on tmpfs loses blocks.
-backing=$LAB_LIO_BACKING_DIR/fs_lun0.img
+# blkdiscard reaches the target: the fileio backing file on tmpfs loses blocks.
 dd if=/dev/urandom of="$dev" bs=1M count=64 oflag=direct status=none
 if [ -f "$backing" ]; then
     before=$(stat -c %b "$backing")
