@@ -12,6 +12,7 @@
 #include "daemon/isid.hpp"
 #include "daemon/session_config.hpp"
 #include "daemon/transport.hpp"
+#include "common/env_number.hpp"
 #include "common/portal.hpp"
 #include "control/wire.hpp"
 #include "ublk/queue_affinity.hpp"
@@ -287,8 +288,9 @@ Status Attachment::stop_kernel_nbd_devices() {
 // the submitter and with rxe's kworkers. A failure only costs the pinning and is logged.
 void Attachment::pin_lanes_to_queue_cpus(int dev_id) {
     lanes_pinned_ = true;
-    const char* v = std::getenv("ISER_QUEUE_AFFINITY");
-    if (!v || std::string(v) != "1") return;
+    auto wanted = env_number("ISER_QUEUE_AFFINITY", 0, 1);
+    if (!wanted) ISER_LOG_WARN(log_, "%s; queue threads are not pinned", wanted.error().message.c_str());
+    if (!wanted || *wanted == 0) return;
     std::string summary;
     for (std::size_t q = 0; q < lanes_.size(); ++q) {
         auto cpus = ublk::queue_cpus(dev_id, std::uint16_t(q));

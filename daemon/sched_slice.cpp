@@ -1,12 +1,13 @@
 #include "daemon/sched_slice.hpp"
 
+#include "common/env_number.hpp"
+
 #include <linux/sched.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdint>
-#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -41,14 +42,9 @@ Status request_scheduler_slice(std::chrono::microseconds slice) {
 }
 
 Result<std::chrono::microseconds> queue_slice_from_env() {
-    const char* v = std::getenv("ISER_QUEUE_SLICE_US");
-    if (!v || !*v) return kDefaultQueueSlice;
-    char* end = nullptr;
-    errno = 0;
-    long n = std::strtol(v, &end, 10);
-    if (errno != 0 || *end != '\0' || n < 0 || n > 100000)
-        return make_error(EINVAL, std::string("ISER_QUEUE_SLICE_US=") + v + " is not a number of microseconds from 0 to 100000");
-    return std::chrono::microseconds(n);
+    auto n = env_number("ISER_QUEUE_SLICE_US", std::uint64_t(kDefaultQueueSlice.count()), 100000);
+    if (!n) return n.take_error();
+    return std::chrono::microseconds(*n);
 }
 
 }  // namespace iser::daemon

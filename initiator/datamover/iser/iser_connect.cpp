@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "common/env_number.hpp"
 #include "initiator/datamover/iser/iser_datamover.hpp"
 #include "initiator/datamover/iser/iser_work_requests.hpp"
 
@@ -31,12 +32,7 @@ constexpr std::uint8_t kCmPrivateData[4] = {0xC0, 0, 0, 0};
 // (pair-to-pair spread there: 20%), and 500-2000 us took the CPU from the target (4k QD1 -25% to
 // -35%). Without a gain that shows above the noise, no CPU is burnt by default.
 constexpr std::uint32_t kDefaultBusyPollUs = 0;
-
-std::uint32_t busy_poll_from_env() {
-    const char* v = std::getenv("ISER_BUSY_POLL_US");
-    if (!v || !*v) return kDefaultBusyPollUs;
-    return std::uint32_t(std::strtoul(v, nullptr, 10));
-}
+constexpr std::uint32_t kMaxBusyPollUs = 1000000;
 
 bool set_nonblocking(int fd) {
     int flags = fcntl(fd, F_GETFL);
@@ -74,7 +70,11 @@ bool any_rdma_device() {
 }  // namespace
 
 IserDatamover::IserDatamover(EventLoop& loop, Logger& log, Events& events)
-    : IserDatamover(loop, log, events, busy_poll_from_env()) {}
+    : IserDatamover(loop, log, events, kDefaultBusyPollUs) {
+    auto us = env_number("ISER_BUSY_POLL_US", kDefaultBusyPollUs, kMaxBusyPollUs);
+    if (us) busy_poll_us_ = std::uint32_t(*us);
+    else ISER_LOG_WARN(log_, "%s; busy polling stays off", us.error().message.c_str());
+}
 
 IserDatamover::IserDatamover(EventLoop& loop, Logger& log, Events& events, std::uint32_t busy_poll_us)
     : loop_(loop), log_(log), events_(events), busy_poll_us_(busy_poll_us),
