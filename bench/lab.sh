@@ -67,22 +67,6 @@ measure_nbd_session() {  # login nbd-server for the figures of one workload, the
 ROUNDS=${ISER_BENCH_ROUNDS:-3}
 declare -A bw_of=()  # 128k workload -> "ours_KiB/s kernel_KiB/s", for the share of the fabric ceiling
 [[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || lab_die "ISER_BENCH_ROUNDS must be a positive number, not '$ROUNDS'"
-median() { python3 -c 'import statistics, sys; print("%.1f" % statistics.median(float(a) for a in sys.argv[1:]))' "$@"; }
-ratio_range() {  # "OURS..." "KERNEL..." -> min-max of the per-round ratios
-    python3 -c 'import sys
-o, k = sys.argv[1].split(), sys.argv[2].split()
-r = [float(a) / float(b) for a, b in zip(o, k) if float(b) > 0]
-print("%.2f-%.2f" % (min(r), max(r)) if r else "n/a")' "$1" "$2"
-}
-# measure_round PEER DEV: one fio run of the current workload, kept in runs[PEER_i/_b/_l]
-measure_round() {
-    local i b l
-    read -r i b l <<<"$(fio_dev "$1" "$2" "$rw" "$bs" "$qd")"
-    runs[$1_i]+=" $i" runs[$1_b]+=" $b" runs[$1_l]+=" $l"
-}
-medians_of() { echo "$(median ${runs[$1_i]}) $(median ${runs[$1_b]}) $(median ${runs[$1_l]})"; }
-mb() { python3 -c "print('%.1f' % ($1/1024))"; }
-whole() { python3 -c "print('%.0f' % float('$1'))"; }
 echo
 echo "iSER on soft-RoCE (rxe0), LIO fileio on tmpfs, fio ${BENCH_RUNTIME} s per run; ours and kernel: median of $ROUNDS alternating rounds"
 printf '%-20s %22s %22s %22s %22s   %s   %s' workload "ours/ublk IOPS MB/s lat" "kernel" "ours/nbd" "libiscsi" "ours/kernel IOPS" "per round"
@@ -137,13 +121,7 @@ while read -r label rw bs qd; do
     echo
     case $label in 128k-*) bw_of[$label]="$ub $kb" ;; esac
     unset runs
-done <<'W'
-4k-randread-QD1 randread 4k 1
-4k-randread-QD32 randread 4k 32
-4k-randwrite-QD32 randwrite 4k 32
-128k-read-QD8 read 128k 8
-128k-write-QD8 write 128k 8
-W
+done < <(bench_workloads)
 echo "(lat = mean completion latency in microseconds; 0 = no figure. libiscsi $(dpkg-query -W -f '${Version}' libiscsi7 2>/dev/null): its iSER transport"
 echo " aborts qemu-storage-daemon at the first run deeper than QD1, and its writes over iSER hang on LIO, so it gives QD1 reads only)"
 
@@ -157,13 +135,6 @@ sleep 2
 ib_write_bw -d rxe0 -s 131072 -D 5 "$LAB_ADDR1" >/tmp/ibw.log 2>&1
 ceiling=$(awk '/^ *131072/ {print $4}' /tmp/ibw.log | tail -n1)
 echo "fabric ceiling: ib_write_bw 128 KiB = ${ceiling:-?} MB/s"
-for label in "${!bw_of[@]}"; do
-    read -r ob kb <<<"${bw_of[$label]}"
-    python3 -c 'import sys
-label, ours, kernel, ceiling = sys.argv[1], float(sys.argv[2]) / 1024, float(sys.argv[3]) / 1024, float(sys.argv[4] or 0)
-if ceiling > 0:
-    print("%-20s ours %.1f MB/s = %.0f%% of the ceiling, kernel %.1f MB/s = %.0f%%" % (label, ours, 100 * ours / ceiling, kernel, 100 * kernel / ceiling))' \
-        "$label" "$ob" "$kb" "${ceiling:-0}"
-done
+for label in "${!bw_of[@]}"; do ceiling_share "$label" ${bw_of[$label]} "${ceiling:-0}"; done
 kill "$qsd_pid" 2>/dev/null
 lab_kernel_logout "$iqn" >/dev/null 2>&1 || true
