@@ -68,6 +68,7 @@ struct SessionStats {
     std::uint64_t lun_resets = 0;        // LOGICAL UNIT RESET requests sent
     std::uint64_t retries = 0;           // commands reissued after an abort or a LUN reset
     std::uint64_t tasks_failed_eio = 0;  // tasks the session gave up on (EIO)
+    std::uint64_t late_answers = 0;      // answers for commands already aborted and reissued, ignored
 };
 
 enum class RecoveryEvent {
@@ -254,6 +255,16 @@ private:
     };
     std::vector<Tmf> tmfs_;
     EventLoop::TimerId sweep_timer_ = 0;
+    // ITTs of commands that ABORT TASK or LOGICAL UNIT RESET retired (the command went again under
+    // a new ITT). The target may still answer the old one: LIO 6.12 answers "task does not
+    // exist" for a command whose response is queued and then sends that response. Such a late
+    // answer is dropped with a warning; taken for a protocol error it would drop the connection,
+    // and LIO then hangs on the commands still in its backend. The last kRetiredItts only.
+    static constexpr std::size_t kRetiredItts = 64;
+    std::vector<std::uint32_t> retired_itts_ = std::vector<std::uint32_t>(kRetiredItts, pdu::kReservedTag);
+    std::size_t retired_next_ = 0;
+    void retire_itt(std::uint32_t itt);
+    bool late_answer_for_retired(std::uint32_t itt, const char* what);
 
     SessionStats stats_;
     std::function<void(RecoveryEvent, const Error*)> recovery_handler_;

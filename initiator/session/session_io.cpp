@@ -167,7 +167,11 @@ void Session::on_data_in(const pdu::Bhs& bhs, Bytes data) {
     if (!din) return protocol_error(din.error().message);
     update_window(din->expcmdsn, din->maxcmdsn);
     ScsiTask* task = tasks_.find(din->itt);
-    if (!task) return protocol_error("Data-In for unknown ITT " + std::to_string(din->itt));
+    if (!task) {
+        if (din->has_status) update_statsn(din->statsn);
+        if (late_answer_for_retired(din->itt, "Data-In")) return;
+        return protocol_error("Data-In for unknown ITT " + std::to_string(din->itt));
+    }
     task->transferred += std::uint32_t(data.size());
     if (!din->has_status) return;
     update_statsn(din->statsn);
@@ -185,7 +189,10 @@ void Session::on_scsi_response(const pdu::Bhs& bhs, Bytes data) {
     update_statsn(resp->statsn);
     update_window(resp->expcmdsn, resp->maxcmdsn);
     ScsiTask* task = tasks_.remove(resp->itt);
-    if (!task) return protocol_error("SCSI Response for unknown ITT " + std::to_string(resp->itt));
+    if (!task) {
+        if (late_answer_for_retired(resp->itt, "SCSI Response")) return;
+        return protocol_error("SCSI Response for unknown ITT " + std::to_string(resp->itt));
+    }
     if (resp->response != 0) {
         task->error = EIO;  // the target could not complete the command at all
     }

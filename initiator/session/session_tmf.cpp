@@ -112,6 +112,7 @@ void Session::on_task_mgmt_response(const pdu::Bhs& bhs) {
         if (!task) return;  // it completed before the abort reached it
         if (r->response == kFunctionComplete || r->response == kTaskDoesNotExist) {
             tasks_.remove(t.referenced_itt);
+            retire_itt(t.referenced_itt);
             return reissue(*task);
         }
         ISER_LOG_WARN(log_, "%s: ABORT TASK for ITT 0x%08x refused (response %u); resetting LUN %u",
@@ -129,8 +130,22 @@ void Session::on_task_mgmt_response(const pdu::Bhs& bhs) {
     std::sort(victims.begin(), victims.end(), [](const ScsiTask* a, const ScsiTask* b) { return a->seq < b->seq; });
     for (ScsiTask* task : victims) {
         tasks_.remove(task->itt);
+        retire_itt(task->itt);
         reissue(*task);
     }
+}
+
+void Session::retire_itt(std::uint32_t itt) {
+    retired_itts_[retired_next_] = itt;
+    retired_next_ = (retired_next_ + 1) % retired_itts_.size();
+}
+
+bool Session::late_answer_for_retired(std::uint32_t itt, const char* what) {
+    if (std::find(retired_itts_.begin(), retired_itts_.end(), itt) == retired_itts_.end()) return false;
+    ++stats_.late_answers;
+    ISER_LOG_WARN(log_, "%s: %s for ITT 0x%08x after its command was aborted and reissued; ignored",
+                  config_.host.c_str(), what, itt);
+    return true;
 }
 
 void Session::reissue(ScsiTask& task) {

@@ -256,6 +256,43 @@ TEST_CASE("a command older than command_timeout is aborted with ABORT TASK for i
     CHECK(rig.target.violations.empty());
 }
 
+TEST_CASE("a late answer for an aborted and reissued command is ignored; an unknown ITT still drops the connection") {
+    // LIO 6.12 answers ABORT TASK with "task does not exist" for a command whose response is
+    // queued, then sends that response. The command has gone again under a new ITT by then.
+    RecoveryRig rig({}, [](session::SessionConfig& c) {
+        c.command_timeout = 50ms;
+        c.abort_timeout = 500ms;
+    });
+    REQUIRE(rig.login().ok());
+    rig.target.options.abort_response = 1;  // task does not exist
+    fill(rig.target.lun(0).data.data() + 40 * 512, 4096, 0x5a);
+    rig.target.injections.push_back({scsi::opcode::Read16, Injection::Kind::Drop});
+    Recorder rec;
+    ScsiTask t;
+    std::uint8_t* buf = rig.buffer(4096);
+    read_task(t, rec, buf, 40, 4096);
+    rig.session->submit(t);
+    REQUIRE(rig.run_until([&] { return rec.done.size() == 1; }));
+    REQUIRE(rig.target.commands.size() == 2);
+    const std::uint32_t old_itt = rig.target.commands[0].cmd.itt;
+    CHECK(t.error == 0);
+    CHECK(std::memcmp(buf, rig.target.lun(0).data.data() + 40 * 512, 4096) == 0);
+
+    rig.target.send_garbage_response(old_itt);
+    run_for(*rig.loop, 20ms);
+    CHECK(rig.full_feature());
+    CHECK(rig.session->stats().late_answers == 1);
+    CHECK(rig.session->stats().reconnects == 0);
+    CHECK(rig.target.connects.size() == 1);
+    CHECK(rec.count[&t] == 1);  // the reissued command is not completed again
+
+    // An ITT the session never retired is still a protocol error.
+    rig.target.send_garbage_response(old_itt ^ 0x00010000);
+    REQUIRE(rig.run_until([&] { return rig.target.connects.size() == 2; }));
+    CHECK(rig.session->stats().late_answers == 1);
+    CHECK(rig.target.violations.empty());
+}
+
 TEST_CASE("a command that keeps timing out fails with EIO after 5 retries") {
     RecoveryRig rig({}, [](session::SessionConfig& c) {
         c.command_timeout = 20ms;
