@@ -264,7 +264,12 @@ private:
     std::vector<std::uint32_t> retired_itts_ = std::vector<std::uint32_t>(kRetiredItts, pdu::kReservedTag);
     std::size_t retired_next_ = 0;
     void retire_itt(std::uint32_t itt);
+    bool retired(std::uint32_t itt) const;
     bool late_answer_for_retired(std::uint32_t itt, const char* what);
+    // Where the data of such a late Data-In (TCP) is read to and dropped; bounded because it
+    // is the target's word.
+    static constexpr std::uint32_t kMaxDiscardedDataIn = 16u << 20;
+    std::vector<std::uint8_t> discarded_data_in_;
 
     SessionStats stats_;
     std::function<void(RecoveryEvent, const Error*)> recovery_handler_;

@@ -157,6 +157,11 @@ MutableBytes Session::data_in_placement(const pdu::Bhs& bhs) {
     auto din = pdu::decode_data_in(bhs);
     if (!din) return {};
     ScsiTask* task = tasks_.find(din->itt);
+    if (!task && retired(din->itt) && din->data_length <= kMaxDiscardedDataIn) {
+        // A late answer for a reissued command (see retired_itts_): read off the wire, dropped.
+        discarded_data_in_.resize(din->data_length);
+        return MutableBytes(discarded_data_in_.data(), discarded_data_in_.size());
+    }
     if (!task || !task->read) return {};
     if (din->buffer_offset > task->length || din->data_length > task->length - din->buffer_offset) return {};
     return MutableBytes(task->buffer + din->buffer_offset, din->data_length);

@@ -140,8 +140,12 @@ void Session::retire_itt(std::uint32_t itt) {
     retired_next_ = (retired_next_ + 1) % retired_itts_.size();
 }
 
+bool Session::retired(std::uint32_t itt) const {
+    return std::find(retired_itts_.begin(), retired_itts_.end(), itt) != retired_itts_.end();
+}
+
 bool Session::late_answer_for_retired(std::uint32_t itt, const char* what) {
-    if (std::find(retired_itts_.begin(), retired_itts_.end(), itt) == retired_itts_.end()) return false;
+    if (!retired(itt)) return false;
     ++stats_.late_answers;
     ISER_LOG_WARN(log_, "%s: %s for ITT 0x%08x after its command was aborted and reissued; ignored",
                   config_.host.c_str(), what, itt);

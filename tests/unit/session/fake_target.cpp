@@ -613,6 +613,19 @@ void FakeTarget::send_garbage_response(std::uint32_t itt) {
     deliver(pdu::encode(r), {});
 }
 
+void FakeTarget::send_garbage_data_in(std::uint32_t itt, std::uint32_t bytes) {
+    pdu::DataIn d;
+    d.itt = itt;
+    d.final = true;
+    d.has_status = true;
+    d.data_length = bytes;
+    d.statsn = next_statsn();
+    d.expcmdsn = expcmdsn_;
+    d.maxcmdsn = maxcmdsn();
+    std::vector<std::uint8_t> data(bytes, 0xee);
+    deliver_data_in(pdu::encode(d), Bytes(data.data(), data.size()));
+}
+
 // ---------------------------------------------------------------------------- the memory disk
 
 FakeTarget::ScsiResult FakeTarget::run_scsi(const pdu::ScsiCommand& cmd, Bytes write_data) {

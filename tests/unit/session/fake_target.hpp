@@ -135,6 +135,7 @@ public:
     void async_event(std::uint8_t event, std::uint16_t param2 = 0, std::uint16_t param3 = 0);
     void disconnect();                                               // connection lost
     void send_garbage_response(std::uint32_t itt);                   // SCSI Response for a bogus ITT
+    void send_garbage_data_in(std::uint32_t itt, std::uint32_t bytes);  // Data-In with status, ditto
     std::size_t held() const { return held_.size(); }
     std::uint32_t outstanding() const { return std::uint32_t(pending_.size()); }
     bool connected() const { return events_ != nullptr; }

@@ -286,10 +286,18 @@ TEST_CASE("a late answer for an aborted and reissued command is ignored; an unkn
     CHECK(rig.target.connects.size() == 1);
     CHECK(rec.count[&t] == 1);  // the reissued command is not completed again
 
+    // Over TCP the late answer may be a Data-In with data: read off the wire into nothing.
+    rig.target.send_garbage_data_in(old_itt, 4096);
+    run_for(*rig.loop, 20ms);
+    CHECK(rig.full_feature());
+    CHECK(rig.session->stats().late_answers == 2);
+    CHECK(rig.target.connects.size() == 1);
+    CHECK(std::memcmp(buf, rig.target.lun(0).data.data() + 40 * 512, 4096) == 0);
+
     // An ITT the session never retired is still a protocol error.
     rig.target.send_garbage_response(old_itt ^ 0x00010000);
     REQUIRE(rig.run_until([&] { return rig.target.connects.size() == 2; }));
-    CHECK(rig.session->stats().late_answers == 1);
+    CHECK(rig.session->stats().late_answers == 2);
     CHECK(rig.target.violations.empty());
 }
 
