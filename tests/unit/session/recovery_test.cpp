@@ -78,6 +78,16 @@ void fill(std::uint8_t* p, std::size_t n, std::uint8_t seed) {
     for (std::size_t i = 0; i < n; ++i) p[i] = std::uint8_t(seed + i * 13 + (i >> 9));
 }
 
+// A 4096-byte READ at `lba` that the target receives and never answers (`times` times): the
+// command every task-management test times out. Returns the buffer it reads into.
+std::uint8_t* submit_unanswered_read(RecoveryRig& rig, Recorder& rec, ScsiTask& t, std::uint64_t lba, int times = 1) {
+    rig.target.injections.push_back({scsi::opcode::Read16, Injection::Kind::Drop, 0, 0, 0, 0, times});
+    std::uint8_t* buf = rig.buffer(4096);
+    read_task(t, rec, buf, lba, 4096);
+    rig.session->submit(t);
+    return buf;
+}
+
 std::vector<std::uint8_t> opcodes_from(const FakeTarget& t, std::size_t first) {
     std::vector<std::uint8_t> out;
     for (std::size_t i = first; i < t.commands.size(); ++i) out.push_back(t.commands[i].cmd.cdb[0]);
@@ -220,12 +230,9 @@ TEST_CASE("a command older than command_timeout is aborted with ABORT TASK for i
     });
     REQUIRE(rig.login().ok());
     fill(rig.target.lun(0).data.data() + 40 * 512, 4096, 0x42);
-    rig.target.injections.push_back({scsi::opcode::Read16, Injection::Kind::Drop});
     Recorder rec;
     ScsiTask t;
-    std::uint8_t* buf = rig.buffer(4096);
-    read_task(t, rec, buf, 40, 4096);
-    rig.session->submit(t);
+    std::uint8_t* buf = submit_unanswered_read(rig, rec, t, 40);
     REQUIRE(rig.run_until([&] { return rec.done.size() == 1; }));
     run_for(*rig.loop, 20ms);
 
@@ -266,12 +273,9 @@ TEST_CASE("a late answer for an aborted and reissued command is ignored; an unkn
     REQUIRE(rig.login().ok());
     rig.target.options.abort_response = 1;  // task does not exist
     fill(rig.target.lun(0).data.data() + 40 * 512, 4096, 0x5a);
-    rig.target.injections.push_back({scsi::opcode::Read16, Injection::Kind::Drop});
     Recorder rec;
     ScsiTask t;
-    std::uint8_t* buf = rig.buffer(4096);
-    read_task(t, rec, buf, 40, 4096);
-    rig.session->submit(t);
+    std::uint8_t* buf = submit_unanswered_read(rig, rec, t, 40);
     REQUIRE(rig.run_until([&] { return rec.done.size() == 1; }));
     REQUIRE(rig.target.commands.size() == 2);
     const std::uint32_t old_itt = rig.target.commands[0].cmd.itt;
@@ -307,11 +311,9 @@ TEST_CASE("a command that keeps timing out fails with EIO after 5 retries") {
         c.abort_timeout = 500ms;
     });
     REQUIRE(rig.login().ok());
-    rig.target.injections.push_back({scsi::opcode::Read16, Injection::Kind::Drop, 0, 0, 0, 0, 100});
     Recorder rec;
     ScsiTask t;
-    read_task(t, rec, rig.buffer(4096), 0, 4096);
-    rig.session->submit(t);
+    submit_unanswered_read(rig, rec, t, 0, 100);
     REQUIRE(rig.run_until([&] { return rec.done.size() == 1; }, 3000ms));
     CHECK(t.error == EIO);
     CHECK(rig.target.commands.size() == 6);  // the first issue and 5 retries
@@ -332,12 +334,9 @@ TEST_CASE("an ABORT TASK that is not answered or refused escalates to LOGICAL UN
         c.abort_timeout = 60ms;
     });
     REQUIRE(rig.login().ok());
-    rig.target.injections.push_back({scsi::opcode::Read16, Injection::Kind::Drop});
     Recorder rec;
     ScsiTask t;
-    std::uint8_t* buf = rig.buffer(4096);
-    read_task(t, rec, buf, 0, 4096);
-    rig.session->submit(t);
+    submit_unanswered_read(rig, rec, t, 0);
     REQUIRE(rig.run_until([&] { return rec.done.size() == 1; }));
     REQUIRE(rig.target.tmf_requests.size() == 2);
     CHECK(rig.target.tmf_requests[0].function == 1);
@@ -362,11 +361,9 @@ TEST_CASE("a LOGICAL UNIT RESET that fails drops the connection; recovery reissu
         c.abort_timeout = 40ms;
     });
     REQUIRE(rig.login().ok());
-    rig.target.injections.push_back({scsi::opcode::Read16, Injection::Kind::Drop});
     Recorder rec;
     ScsiTask t;
-    read_task(t, rec, rig.buffer(4096), 0, 4096);
-    rig.session->submit(t);
+    submit_unanswered_read(rig, rec, t, 0);
     REQUIRE(rig.run_until([&] { return rec.done.size() == 1; }));
     CHECK(t.error == 0);
     CHECK(rig.session->stats().lun_resets == 1);
