@@ -38,10 +38,4 @@ while read -r label rw bs qd; do
     read -r li lb ll <<<"$(fio_nbd libiscsi "$LIBISCSI" "$rw" "$bs" "$qd")"
     printf '%-24s %12s %12s %8s   %12.1f %12.1f %8s   (mean lat us: ours %s, libiscsi %s)\n' "$label" "$oi" "$li" "$(ratio "$oi" "$li")" \
         "$(python3 -c "print($ob/1024)")" "$(python3 -c "print($lb/1024)")" "$(ratio "$ob" "$lb")" "$ol" "$ll"
-done <<'W'
-4k-randread-QD1 randread 4k 1
-4k-randread-QD32 randread 4k 32
-4k-randwrite-QD32 randwrite 4k 32
-128k-read-QD8 read 128k 8
-128k-write-QD8 write 128k 8
-W
+done < <(bench_workloads)

@@ -34,12 +34,12 @@ fio_dev() {
 
 ratio() { python3 -c "a,b=float('$1'),float('$2'); print('%.2f' % (a/b) if b else 'n/a')"; }
 
-# ---- ours against the kernel in alternating rounds (bench/lab.sh, bench/rdma_host.sh) ----
+# ---- the workloads of every table, and ours against the kernel in alternating rounds ----
 # One run moves by up to 20% in the lab, so each peer is measured in several rounds that
 # alternate (ours, kernel, ours, ...) and the table gives medians and the range of the per-round
 # ratios.
 
-# The workloads of #5's table: LABEL RW BS QD, one a line.
+# The workloads of #5's table (every benchmark here): LABEL RW BS QD, one a line.
 bench_workloads() {
     cat <<'W'
 4k-randread-QD1 randread 4k 1
