@@ -102,9 +102,25 @@ for _ in $(seq 100); do [ -S "$ISERD_SOCKET" ] && break; sleep 0.1; done
 ours_dev=$("$build/iserctl" login --portal "$portal" --target "$target" --lun "$lun" --transport iser ${queues:+--queues "$queues"}) \
     || die "our login to $target at $portal failed"
 
+# The kernel's sessions of the target, by name, in sysfs (gone only once the kernel tore them down).
+kernel_sessions_of_target() { grep -lx -- "$target" /sys/class/iscsi_session/*/targetname 2>/dev/null; }
+# iscsiadm's SendTargets over iser runs through iscsid and a kernel discovery session. Right after
+# a logout from the same target, while the kernel still tears that session down, it was seen to
+# segfault and then report "Discovery session ... timed out" (open-iscsi 2.1.8). So: wait for the
+# teardown, and if discovery still fails, say so and try once more; a target that really refuses
+# discovery fails twice.
+kernel_discovery() {
+    local i rc
+    for i in $(seq 100); do kernel_sessions_of_target >/dev/null || break; sleep 0.1; done
+    iscsiadm -m discovery -t st -p "$portal" -I iser -o new >"$work/discovery.log" 2>&1 && return 0
+    rc=$?
+    echo "note: the kernel's discovery at $portal failed (iscsiadm status $rc: $(tail -n 1 "$work/discovery.log")); retrying once" >&2
+    sleep 2
+    iscsiadm -m discovery -t st -p "$portal" -I iser -o new >"$work/discovery.log" 2>&1
+}
 if ! "${node[@]}" >/dev/null 2>&1; then
     node_records >"$work/records-before"
-    iscsiadm -m discovery -t st -p "$portal" -I iser -o new >"$work/discovery.log" 2>&1
+    kernel_discovery
     discovered=$?
     comm -13 "$work/records-before" <(node_records) >"$work/new-records"
     [ $discovered = 0 ] || { cat "$work/discovery.log" >&2; die "SendTargets discovery at $portal over iser failed"; }

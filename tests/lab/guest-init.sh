@@ -84,6 +84,11 @@ if [ "${LAB_JOB_SYSTEMD:-0}" = 1 ]; then
            systemd-binfmt.service proc-sys-fs-binfmt_misc.automount; do
     ln -sf /dev/null "$units/$u"
   done
+  # systemd-tmpfiles-setup.service empties /tmp at boot ("D /tmp" in tmpfiles.d/tmp.conf). /tmp
+  # is already fresh (fresh_tmp below), or is the host's because the job lives there: either
+  # way it must be kept as it is, or a checkout under /tmp loses its scripts before the job runs.
+  mkdir -p /etc/tmpfiles.d
+  echo "d /tmp 1777 root root -" >/etc/tmpfiles.d/tmp.conf
   cat >"$units/lab-job.target" <<UNIT
 [Unit]
 Description=Lab VM: the basic system and the lab job
@@ -105,6 +110,10 @@ StandardError=inherit
 TTYPath=/dev/console
 TTYReset=no
 TTYVHangup=no
+# run_job reports the status and powers off itself. Reaching this means the job never got that
+# far (its script missing, bash killed, ...): report it and power off now, so the runner does not
+# wait out ISER_LAB_TIMEOUT on an idle VM.
+ExecStopPost=/bin/sh -c 'echo "lab-guest: lab-job.service ended without reporting (result \$\$SERVICE_RESULT, status \$\$EXIT_STATUS)"; case "\$\$EXIT_STATUS" in ""|0|*[!0-9]*) s=125;; *) s=\$\$EXIT_STATUS;; esac; echo "LAB-EXIT-STATUS=\$\$s"; sync; sleep 0.3; echo o >/proc/sysrq-trigger'
 UNIT
   fresh_tmp
   hostname lab

@@ -114,5 +114,13 @@ lab_kernel_logout() {
     iscsiadm -m node -o delete >/dev/null 2>&1 || true
   fi
   if [ -n "${1:-}" ] && _lab_disks_of "$1" | grep -q .; then lab_die "logout from $1 left its session behind"; fi
+  # iscsiadm returns before the kernel has torn the session down; a discovery or login to the
+  # same target in that window was seen to fail in iscsiadm. Wait for the sysfs session to go.
+  local i
+  for i in $(seq 100); do
+    if [ -n "${1:-}" ]; then grep -qlx -- "$1" /sys/class/iscsi_session/*/targetname 2>/dev/null || break
+    else compgen -G '/sys/class/iscsi_session/session*' >/dev/null || break; fi
+    sleep 0.1
+  done
   lab_log "iscsi: logged out${1:+ of $1}"
 }
