@@ -36,6 +36,12 @@ protected:
     ~Events() = default;
 };
 
+// The most a connection keeps of control PDUs it could not send yet (each PDU charged its data
+// plus kQueuedPduOverhead, so that empty PDUs count too). Legitimate traffic queues a few
+// kilobytes at most: login and text requests, a NOP-Out echo, task management.
+inline constexpr std::size_t kMaxQueuedControlBytes = 4u << 20;
+inline constexpr std::size_t kQueuedPduOverhead = 64;
+
 // Buffer description for a SCSI Command PDU.
 struct CommandPayload {
     std::uint8_t* buffer = nullptr;  // inside memory given to add_io_memory() (iSER needs that)
@@ -62,9 +68,16 @@ public:
     virtual bool target_moves_data() const = 0;
     // Largest immediate-data size the transport can carry in the command's own message.
     virtual std::uint32_t max_immediate_bytes() const = 0;
-    // Send a PDU with an optional data segment. `data` must stay valid until the task or
-    // exchange it belongs to completes (the session guarantees that).
+    // Send a control PDU (login, text, NOP-Out, task management, logout) with an optional data
+    // segment. `data` need only be valid during the call: whatever cannot go out at once is
+    // copied, because what the session answers from (a NOP-In's ping data, say) is gone when the
+    // call returns, and a target that stops reading would otherwise get freed memory echoed back.
+    // Queued control PDUs are charged against kMaxQueuedControlBytes; past it the connection
+    // fails (a target that keeps asking and never reads must not grow our memory).
     virtual Status send_pdu(const pdu::Bhs& bhs, Bytes data) = 0;
+    // Send a Data-Out PDU straight from the task's buffer, without a copy: `data` must stay valid
+    // until the task completes (the session guarantees that). Never used over iSER.
+    virtual Status send_data_out(const pdu::Bhs& bhs, Bytes data) = 0;
     // Send a SCSI Command PDU with its data buffer.
     virtual Status send_command(const pdu::Bhs& bhs, const CommandPayload& payload) = 0;
     // Login finished: switch to full feature phase sizing, digests.

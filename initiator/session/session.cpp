@@ -31,7 +31,7 @@ Session::~Session() {
 
 void Session::cancel_timers() {
     for (auto* id : {&login_timer_, &nop_timer_, &logout_timer_, &reconnect_timer_, &replacement_timer_,
-                     &target_logout_timer_, &sweep_timer_})
+                     &target_logout_timer_, &sweep_timer_, &text_timer_})
         if (*id) loop_.cancel_timer(std::exchange(*id, 0));
 }
 
@@ -299,7 +299,7 @@ void Session::fail_everything(const Error& why) {
         complete(*t);
     }
     waiting_tail_ = nullptr;
-    if (text_done_) std::exchange(text_done_, nullptr)(why);
+    if (text_done_) finish_text(why);
 }
 
 }  // namespace iser::session

@@ -43,6 +43,9 @@ struct SessionConfig {
     std::chrono::milliseconds connect_timeout{5000};
     std::chrono::milliseconds login_timeout{15000};
     std::chrono::milliseconds logout_timeout{5000};
+    // A Text exchange (SendTargets) that has not ended by then fails with ETIMEDOUT; the
+    // target's late answer to it is ignored.
+    std::chrono::milliseconds text_timeout{15000};
     std::chrono::milliseconds nop_interval{5000};  // 0 disables the keepalive
     std::chrono::milliseconds nop_timeout{5000};   // an unanswered ping drops the connection
     // A command older than this is aborted (ABORT TASK) and reissued; 0 disables.
@@ -99,7 +102,10 @@ public:
     // While reconnecting the task is held; after the replacement timeout it fails with EIO.
     void submit(ScsiTask& task);
     // A Text Request (e.g. SendTargets=All) in the full feature phase; joins continued responses.
+    // Bounded: it waits for the CmdSN window, ends within config().text_timeout, and a target
+    // that keeps continuing (more than kMaxTextResponses PDUs, or 1 MiB) drops the connection.
     void text_request(std::string key, std::string value, TextDone done);
+    static constexpr std::uint32_t kMaxTextResponses = 256;
     // Waits for in-flight commands, then logs out and closes the connection. While
     // reconnecting it ends at once: held tasks fail with EIO, then `done` runs.
     void logout(Done done);
@@ -213,18 +219,20 @@ private:
     ScsiTask* waiting_tail_ = nullptr;
 
     // Text exchange (one at a time).
+    void send_text_if_window();
+    void finish_text(Result<std::vector<std::uint8_t>> result);
     std::uint32_t text_itt_ = pdu::kReservedTag;
+    std::uint32_t text_abandoned_itt_ = pdu::kReservedTag;  // timed out: a late answer is ignored
+    bool text_unsent_ = false;            // waiting for the CmdSN window
+    std::uint32_t text_ttt_ = pdu::kReservedTag;  // the TTT the next (continuation) request carries
     std::vector<std::uint8_t> text_out_, text_in_;
+    std::uint32_t text_responses_ = 0;
+    EventLoop::TimerId text_timer_ = 0;
     TextDone text_done_;
 
     // Keepalive.
     EventLoop::TimerId nop_timer_ = 0;
     std::uint32_t ping_itt_ = pdu::kReservedTag;
-    // Ping data echoed to the target. The datamover may still hold an answer's span after
-    // send_pdu() returns (TCP queues it behind other PDUs), so answers rotate over several
-    // buffers instead of overwriting the one that may be queued.
-    std::array<std::vector<std::uint8_t>, 8> nop_echoes_;
-    std::uint32_t nop_echo_next_ = 0;
 
     // Logout.
     Done logout_done_;

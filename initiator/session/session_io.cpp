@@ -111,7 +111,7 @@ void Session::send_data_out(ScsiTask& task, std::uint32_t ttt, std::uint32_t off
         out.datasn = datasn++;
         out.buffer_offset = offset + done;
         out.data_length = n;
-        if (!datamover_->send_pdu(pdu::encode(out), Bytes(task.buffer + offset + done, n))) return;
+        if (!datamover_->send_data_out(pdu::encode(out), Bytes(task.buffer + offset + done, n))) return;
         done += n;
     }
     task.data_out_sent += length;
@@ -149,6 +149,7 @@ void Session::on_pdu(const pdu::Bhs& bhs, Bytes data) {
     }
     if (state_ == State::FullFeature || state_ == State::LoggingOut) {
         issue_waiting();
+        send_text_if_window();
         maybe_send_logout();
     }
 }
@@ -244,9 +245,8 @@ void Session::on_nop_in(const pdu::Bhs& bhs, Bytes data) {
         return;
     }
     if (nop->ttt == pdu::kReservedTag) return;  // unsolicited, no answer wanted
-    // The target pings us: answer with its TTT, echoing its data.
-    auto& echo = nop_echoes_[nop_echo_next_++ % nop_echoes_.size()];
-    echo.assign(data.begin(), data.end());
+    // The target pings us: answer with its TTT, echoing its data (send_pdu copies what it
+    // cannot send at once; `data` is gone after this call).
     pdu::NopOut out;
     out.immediate = true;
     out.lun = nop->lun;
@@ -254,8 +254,8 @@ void Session::on_nop_in(const pdu::Bhs& bhs, Bytes data) {
     out.ttt = nop->ttt;
     out.cmdsn = cmdsn_;
     out.expstatsn = expstatsn_;
-    out.data_length = std::uint32_t(echo.size());
-    (void)datamover_->send_pdu(pdu::encode(out), Bytes(echo));
+    out.data_length = std::uint32_t(data.size());
+    (void)datamover_->send_pdu(pdu::encode(out), data);
 }
 
 void Session::text_request(std::string key, std::string value, TextDone done) {
@@ -267,16 +267,44 @@ void Session::text_request(std::string key, std::string value, TextDone done) {
     }
     text_done_ = std::move(done);
     text_in_.clear();
+    text_responses_ = 0;
     text_out_.assign(key.begin(), key.end());
     text_out_.push_back('=');
     text_out_.insert(text_out_.end(), value.begin(), value.end());
     text_out_.push_back(0);
+    text_itt_ = next_control_itt();
+    text_ttt_ = pdu::kReservedTag;
+    text_unsent_ = true;
+    text_timer_ = loop_.add_timer(config_.text_timeout, [this] {
+        text_timer_ = 0;
+        // The target may still answer; that late answer must not be taken for a new exchange.
+        text_abandoned_itt_ = text_itt_;
+        finish_text(make_error(ETIMEDOUT, "no answer to the Text Request within " +
+                                              std::to_string(config_.text_timeout.count()) + " ms"));
+    });
+    send_text_if_window();
+}
+
+// A Text Request is a non-immediate command: it takes a CmdSN, so it waits for the window like
+// a SCSI command (on_pdu calls this again after each window update).
+void Session::send_text_if_window() {
+    if (!text_unsent_ || !window_open() || !datamover_) return;
+    text_unsent_ = false;
     pdu::TextRequest req;
-    req.itt = text_itt_ = next_control_itt();
+    req.itt = text_itt_;
+    req.ttt = text_ttt_;
     req.cmdsn = cmdsn_++;
     req.expstatsn = expstatsn_;
     req.data_length = std::uint32_t(text_out_.size());
-    (void)datamover_->send_pdu(pdu::encode(req), Bytes(text_out_));
+    (void)datamover_->send_pdu(pdu::encode(req), Bytes(text_out_));  // a failed send ends in on_disconnected
+}
+
+void Session::finish_text(Result<std::vector<std::uint8_t>> result) {
+    if (text_timer_) loop_.cancel_timer(std::exchange(text_timer_, 0));
+    text_itt_ = pdu::kReservedTag;
+    text_unsent_ = false;
+    text_out_.clear();
+    if (text_done_) std::exchange(text_done_, nullptr)(std::move(result));
 }
 
 void Session::on_text_response(const pdu::Bhs& bhs, Bytes data) {
@@ -284,22 +312,26 @@ void Session::on_text_response(const pdu::Bhs& bhs, Bytes data) {
     if (!resp) return protocol_error(resp.error().message);
     update_statsn(resp->statsn);
     update_window(resp->expcmdsn, resp->maxcmdsn);
-    if (resp->itt != text_itt_ || !text_done_) return protocol_error("unexpected Text Response");
+    if (resp->itt != pdu::kReservedTag && resp->itt == text_abandoned_itt_) {
+        ISER_LOG_WARN(log_, "%s: late Text Response for an exchange that timed out; ignored", config_.host.c_str());
+        return;
+    }
+    if (resp->itt != text_itt_ || !text_done_ || text_unsent_) return protocol_error("unexpected Text Response");
     if (text_in_.size() + data.size() > (1u << 20)) return protocol_error("Text Response larger than 1 MiB");
+    // Continuations are the target's to end; a target that never does (empty F=0 answers, say)
+    // must not keep us asking forever.
+    if (++text_responses_ > kMaxTextResponses)
+        return protocol_error("Text exchange not ended after " + std::to_string(kMaxTextResponses) + " responses");
     text_in_.insert(text_in_.end(), data.begin(), data.end());
     if (resp->cont || !resp->final) {
         // Ask for the rest: an empty Text Request carrying the target's TTT.
-        pdu::TextRequest more;
-        more.itt = text_itt_;
-        more.ttt = resp->ttt;
-        more.cmdsn = cmdsn_++;
-        more.expstatsn = expstatsn_;
         text_out_.clear();
-        (void)datamover_->send_pdu(pdu::encode(more), {});
+        text_ttt_ = resp->ttt;
+        text_unsent_ = true;
+        send_text_if_window();
         return;
     }
-    text_itt_ = pdu::kReservedTag;
-    std::exchange(text_done_, nullptr)(std::move(text_in_));
+    finish_text(std::move(text_in_));
 }
 
 void Session::on_async_message(const pdu::Bhs& bhs, Bytes) {

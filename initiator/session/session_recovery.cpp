@@ -35,7 +35,7 @@ void Session::connection_lost(const Error& why, milliseconds min_wait) {
     force_logout_ = false;
     state_ = State::Reconnecting;
     hold_outstanding();
-    if (text_done_) std::exchange(text_done_, nullptr)(why);
+    if (text_done_) finish_text(why);
     if (!replacement_timer_ && !io_failing_)
         replacement_timer_ = loop_.add_timer(config_.replacement_timeout, [this] {
             replacement_timer_ = 0;

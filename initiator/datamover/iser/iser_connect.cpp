@@ -333,6 +333,7 @@ void IserDatamover::stop_io() {
         ibv_modify_qp(id_->qp, &attr, IBV_QP_STATE);
     }
     pending_.clear();
+    pending_control_bytes_ = 0;
     send_ring_.drop_unposted();
     wrs_->recv_first = wrs_->recv_last = nullptr;
     wrs_->recv_queued = 0;

@@ -79,7 +79,14 @@ Status IserDatamover::send_pdu(const pdu::Bhs& bhs, Bytes data) {
         if (!post_receive(login_pool_, 0, kLoginRecvKind)) return make_error(ECONNRESET, "connection lost");
         login_recv_posted_ = true;
     }
-    return submit(PendingSend{pdu::IserHeader{}, bhs, data, nullptr, 0, 0});
+    PendingSend send;
+    send.bhs = bhs;
+    send.data = data;
+    return submit(std::move(send));
+}
+
+Status IserDatamover::send_data_out(const pdu::Bhs&, Bytes) {
+    return make_error(EPROTO, "Data-Out PDUs are never sent over iSER: the target reads the data");
 }
 
 Status IserDatamover::send_command(const pdu::Bhs& bhs, const CommandPayload& payload) {
@@ -101,12 +108,26 @@ Status IserDatamover::send_command(const pdu::Bhs& bhs, const CommandPayload& pa
             send.immediate_lkey = (*region)->lkey;
         }
     }
-    return submit(send);
+    return submit(std::move(send));
 }
 
-Status IserDatamover::submit(const PendingSend& send) {
+// A send that finds no free ring slot waits in pending_. Its control data (send_pdu's span is
+// valid only during the call) is copied first, and charged against kMaxQueuedControlBytes: a
+// target that posts no receives stalls our sends, and must not make us queue without end.
+Status IserDatamover::submit(PendingSend&& send) {
     if (!pending_.empty() || send_ring_.free() == 0) {
-        pending_.push_back(send);
+        // Commands are charged too (their immediate data stays in the task's buffer): they are
+        // bounded by the task table anyway, and an empty PDU must not be free.
+        send.charged = send.data.size() + kQueuedPduOverhead;
+        if (pending_control_bytes_ + send.charged > kMaxQueuedControlBytes) {
+            fail(make_error(ENOBUFS, "target is not receiving: " + std::to_string(pending_control_bytes_) +
+                                         " bytes of PDUs already waiting for a send buffer"));
+            return make_error(ECONNRESET, "connection lost");
+        }
+        send.owned.assign(send.data.begin(), send.data.end());
+        send.data = Bytes(send.owned);
+        pending_control_bytes_ += send.charged;
+        pending_.push_back(std::move(send));
         return {};
     }
     queue_send(send);
@@ -159,6 +180,7 @@ bool IserDatamover::post_queued_sends() {
 void IserDatamover::flush_pending() {
     while (!pending_.empty() && send_ring_.free() > 0 && !failed_) {
         queue_send(pending_.front());
+        pending_control_bytes_ -= pending_.front().charged;
         pending_.pop_front();
     }
 }

@@ -70,6 +70,7 @@ public:
     bool target_moves_data() const override { return true; }
     std::uint32_t max_immediate_bytes() const override { return params_.max_send_data_segment; }
     Status send_pdu(const pdu::Bhs& bhs, Bytes data) override;
+    Status send_data_out(const pdu::Bhs& bhs, Bytes data) override;
     Status send_command(const pdu::Bhs& bhs, const CommandPayload& payload) override;
     Status enter_full_feature(const FeatureParams& params) override;
     Status add_io_memory(const IoMemory& memory) override;
@@ -88,6 +89,8 @@ private:
         pdu::IserHeader iser;
         pdu::Bhs bhs;
         Bytes data;                          // control data, copied into the send buffer
+        std::vector<std::uint8_t> owned;     // ... and before that into here, while pending
+        std::size_t charged = 0;             // counted in pending_control_bytes_
         const std::uint8_t* immediate = nullptr;  // SCSI immediate data: second SGE, not copied
         std::uint32_t immediate_bytes = 0;
         std::uint32_t immediate_lkey = 0;
@@ -115,7 +118,7 @@ private:
     bool handle_completion(const ibv_wc& wc);
     void account(const ibv_wc& wc);
     void queue_send(const PendingSend& send);
-    Status submit(const PendingSend& send);
+    Status submit(PendingSend&& send);
     bool post_queued_sends();
     void flush_pending();
     bool post_receive(const SlotPool& pool, std::uint32_t index, std::uint32_t kind);
@@ -165,6 +168,7 @@ private:
     SendRing send_ring_;
     std::uint32_t max_inline_ = 0;
     std::deque<PendingSend> pending_;
+    std::size_t pending_control_bytes_ = 0;
     SlotPool login_pool_;  // one Login Response buffer
     bool login_recv_posted_ = false;
     SlotPool recv_pool_;   // full feature receives

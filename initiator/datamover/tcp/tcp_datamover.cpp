@@ -92,14 +92,33 @@ void TcpDatamover::on_connect_ready(std::uint32_t) {
     events_.on_connected();
 }
 
-Status TcpDatamover::send_pdu(const pdu::Bhs& bhs, Bytes data) {
+Status TcpDatamover::send_pdu(const pdu::Bhs& bhs, Bytes data) { return queue_pdu(bhs, data, true); }
+
+Status TcpDatamover::send_data_out(const pdu::Bhs& bhs, Bytes data) { return queue_pdu(bhs, data, false); }
+
+// Control data is copied into the queue entry (std::deque keeps entries in place, so the span
+// into it stays valid); a Data-Out's data is the task's buffer, which outlives the send.
+Status TcpDatamover::queue_pdu(const pdu::Bhs& bhs, Bytes data, bool copy) {
     if (failed_ || !connected_) return make_error(ENOTCONN, "not connected");
     if (data.size() > params_.max_send_data_segment && data.size() > kLoginMaxData)
         return make_error(EMSGSIZE, "data segment larger than the target accepts");
+    const std::size_t charge = copy ? data.size() + kQueuedPduOverhead : 0;
+    if (queued_control_bytes_ + charge > kMaxQueuedControlBytes) {
+        fail(make_error(ENOBUFS, "target is not reading: " + std::to_string(queued_control_bytes_) +
+                                     " bytes of control PDUs already queued"));
+        return make_error(ECONNRESET, "connection lost");
+    }
     OutPdu& out = send_queue_.emplace_back();
     std::memcpy(out.header, bhs.bytes.data(), pdu::kBhsSize);
     out.header_len = pdu::kBhsSize;
-    out.data = data;
+    if (copy) {
+        out.owned.assign(data.begin(), data.end());
+        out.data = Bytes(out.owned);
+        out.charged = charge;
+        queued_control_bytes_ += charge;
+    } else {
+        out.data = data;
+    }
     out.trailer_len = pdu::pad4(std::uint32_t(data.size())) - std::uint32_t(data.size());
     std::memset(out.trailer, 0, sizeof out.trailer);
     flush_send_queue();
@@ -151,6 +170,7 @@ void TcpDatamover::flush_send_queue() {
             std::size_t rest = front.total() - front.sent;
             if (left >= rest) {
                 left -= rest;
+                queued_control_bytes_ -= front.charged;
                 send_queue_.pop_front();
             } else {
                 front.sent += left;
@@ -303,6 +323,7 @@ void TcpDatamover::fail(Error why) {
     if (fd_.valid()) loop_.remove_fd(fd_.get());
     fd_.reset();
     send_queue_.clear();
+    queued_control_bytes_ = 0;
     events_.on_disconnected(why);
 }
 
@@ -315,6 +336,7 @@ void TcpDatamover::close() {
     }
     failed_ = true;  // no callbacks after close()
     send_queue_.clear();
+    queued_control_bytes_ = 0;
 }
 
 }  // namespace iser::datamover

@@ -22,6 +22,7 @@ public:
     bool target_moves_data() const override { return false; }
     std::uint32_t max_immediate_bytes() const override { return params_.max_send_data_segment; }
     Status send_pdu(const pdu::Bhs& bhs, Bytes data) override;
+    Status send_data_out(const pdu::Bhs& bhs, Bytes data) override;
     Status send_command(const pdu::Bhs& bhs, const CommandPayload& payload) override;
     Status enter_full_feature(const FeatureParams& params) override;
     Status add_io_memory(const IoMemory& memory) override;
@@ -31,7 +32,9 @@ private:
     struct OutPdu {
         std::uint8_t header[pdu::kBhsSize + 4];  // BHS (+ header digest)
         std::uint32_t header_len = 0;
-        Bytes data;
+        Bytes data;                       // the task's buffer, or `owned`
+        std::vector<std::uint8_t> owned;  // a control PDU's data, copied (send_pdu's contract)
+        std::size_t charged = 0;          // counted in queued_control_bytes_
         std::uint8_t trailer[8];  // padding (+ data digest)
         std::uint32_t trailer_len = 0;
         std::size_t sent = 0;     // bytes of header+data+trailer already written
@@ -39,6 +42,7 @@ private:
     };
     enum class RecvState { Header, HeaderDigest, Ahs, Data, DataPad, DataDigest };
 
+    Status queue_pdu(const pdu::Bhs& bhs, Bytes data, bool copy);
     void on_connect_ready(std::uint32_t events);
     void on_socket(std::uint32_t events);
     void flush_send_queue();
@@ -61,6 +65,7 @@ private:
     FeatureParams params_;
 
     std::deque<OutPdu> send_queue_;
+    std::size_t queued_control_bytes_ = 0;
 
     // Receive state machine.
     RecvState state_ = RecvState::Header;

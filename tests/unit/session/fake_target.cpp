@@ -22,6 +22,29 @@ void put_ascii(std::uint8_t* dst, const char* text, std::size_t width) {
 }
 }  // namespace
 
+login::KeyValues answer_operational_keys(const login::KeyValues& offered, const TargetOptions& options) {
+    login::KeyValues answer;
+    const char* own = options.target_moves_data ? "TargetRecvDataSegmentLength" : "MaxRecvDataSegmentLength";
+    bool own_offered = false;
+    for (const auto& [k, v] : offered) {
+        std::string a = v;
+        if (k == "HeaderDigest" || k == "DataDigest") a = "None";
+        else if (k == "InitialR2T") a = (options.initial_r2t || v == "Yes") ? "Yes" : "No";
+        else if (k == "ImmediateData") a = (options.immediate_data && v == "Yes") ? "Yes" : "No";
+        else if (k == "FirstBurstLength") a = std::to_string(std::min(number(v), options.first_burst_length));
+        else if (k == "MaxBurstLength") a = std::to_string(std::min(number(v), options.max_burst_length));
+        else if (k == "MaxRecvDataSegmentLength" || k == "TargetRecvDataSegmentLength")
+            a = std::to_string(options.max_recv_data_segment_length);
+        else if (k == "RDMAExtensions") a = options.target_moves_data ? "Yes" : "No";
+        else if (k == "MaxOutstandingR2T") a = "1";
+        if (k == own) own_offered = true;
+        answer.emplace_back(k, a);
+    }
+    // A target declares its own receive limit even when the initiator did not mention it.
+    if (!own_offered) answer.emplace_back(own, std::to_string(options.max_recv_data_segment_length));
+    return answer;
+}
+
 std::vector<std::uint8_t> fixed_sense(std::uint8_t key, std::uint8_t asc, std::uint8_t ascq) {
     std::vector<std::uint8_t> s(18, 0);
     s[0] = 0x70;
@@ -38,6 +61,11 @@ FakeDatamover::FakeDatamover(FakeTarget& target, EventLoop& loop, datamover::Eve
     target_.attach(loop, events);
 }
 FakeDatamover::~FakeDatamover() { target_.detach(); }
+Status FakeDatamover::send_pdu(const pdu::Bhs& bhs, Bytes data) {
+    copies_.emplace_back(data.begin(), data.end());
+    if (copies_.size() > 256) copies_.pop_front();
+    return target_.send_pdu(bhs, Bytes(copies_.back()));
+}
 void FakeDatamover::connect(const std::string& host, std::uint16_t port, std::chrono::milliseconds) {
     target_.connect(host, port);
 }
@@ -177,22 +205,9 @@ void FakeTarget::on_login(const pdu::Bhs& bhs, Bytes data) {
     } else {
         for (const auto& [k, v] : *keys) {
             login_keys[k] = v;
-            std::string a = v;
-            if (k == "HeaderDigest" || k == "DataDigest") a = "None";
-            else if (k == "InitialR2T") a = (options.initial_r2t || v == "Yes") ? "Yes" : "No";
-            else if (k == "ImmediateData") a = (options.immediate_data && v == "Yes") ? "Yes" : "No";
-            else if (k == "FirstBurstLength") a = std::to_string(std::min(number(v), options.first_burst_length));
-            else if (k == "MaxBurstLength") a = std::to_string(std::min(number(v), options.max_burst_length));
-            else if (k == "MaxRecvDataSegmentLength" || k == "TargetRecvDataSegmentLength")
-                a = std::to_string(options.max_recv_data_segment_length);
-            else if (k == "RDMAExtensions") a = options.target_moves_data ? "Yes" : "No";
-            else if (k == "MaxOutstandingR2T") a = "1";
             if (k == "MaxRecvDataSegmentLength" || k == "InitiatorRecvDataSegmentLength") initiator_mrdsl_ = number(v);
-            answer.emplace_back(k, a);
         }
-        // A target declares its own receive limit even when the initiator did not mention it.
-        const char* own = options.target_moves_data ? "TargetRecvDataSegmentLength" : "MaxRecvDataSegmentLength";
-        if (!login_keys.count(own)) answer.emplace_back(own, std::to_string(options.max_recv_data_segment_length));
+        answer = answer_operational_keys(*keys, options);
         r.transit = req->transit;
         r.nsg = req->transit ? req->nsg : 0;
         if (r.transit && r.nsg == 3) r.tsih = options.tsih;

@@ -20,6 +20,7 @@
 
 #include "common/event_loop.hpp"
 #include "initiator/datamover/datamover.hpp"
+#include "initiator/login/text.hpp"
 #include "initiator/pdu/pdu.hpp"
 
 namespace fake {
@@ -215,7 +216,10 @@ public:
     void connect(const std::string& host, std::uint16_t port, std::chrono::milliseconds timeout) override;
     bool target_moves_data() const override { return target_.options.target_moves_data; }
     std::uint32_t max_immediate_bytes() const override { return target_.max_immediate_bytes(); }
-    iser::Status send_pdu(const iser::pdu::Bhs& bhs, Bytes data) override { return target_.send_pdu(bhs, data); }
+    // send_pdu's data is valid only during the call (the datamover copies what it queues): the
+    // fake hands the target a copy that dies with the call's deferred work, never the caller's span.
+    iser::Status send_pdu(const iser::pdu::Bhs& bhs, Bytes data) override;
+    iser::Status send_data_out(const iser::pdu::Bhs& bhs, Bytes data) override { return target_.send_pdu(bhs, data); }
     iser::Status send_command(const iser::pdu::Bhs& bhs, const iser::datamover::CommandPayload& p) override {
         return target_.send_command(bhs, p);
     }
@@ -227,7 +231,11 @@ public:
 
 private:
     FakeTarget& target_;
+    std::deque<std::vector<std::uint8_t>> copies_;  // the last control PDUs' data, as queued
 };
+
+// A target's answer to the operational keys an initiator offered, as TargetOptions say.
+iser::login::KeyValues answer_operational_keys(const iser::login::KeyValues& offered, const TargetOptions& options);
 
 // Fixed-format sense data (SPC-5 §4.4.3), 18 bytes.
 std::vector<std::uint8_t> fixed_sense(std::uint8_t key, std::uint8_t asc, std::uint8_t ascq);

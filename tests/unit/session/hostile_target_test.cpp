@@ -1,0 +1,257 @@
+// The session and the real TcpDatamover against a hostile target on a loopback socket
+// (issue #16): a NOP-In flood from a target that stops reading, and Text exchanges that never
+// end. Each case failed before its fix: echoes carried other pings' (freed) bytes, a text
+// request waited forever or was sent outside the CmdSN window.
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <mutex>
+#include <thread>
+
+#include <sys/socket.h>
+
+#include "hostile_target.hpp"
+#include "initiator/datamover/tcp/tcp_datamover.hpp"
+#include "test_support.hpp"
+
+using namespace iser;
+using namespace std::chrono_literals;
+
+namespace {
+
+// A Session over the real TcpDatamover to a HostileTarget, without keepalive or recovery.
+struct TcpRig {
+    std::unique_ptr<EventLoop> loop = std::move(EventLoop::create().value());
+    Logger log{LogLevel::Error};
+    std::unique_ptr<session::Session> session;
+    int failures = 0;
+    Error last_failure;
+
+    TcpRig(std::uint16_t port, std::function<void(session::SessionConfig&)> tweak = {}) {
+        auto cfg = fake::session_config(false);
+        cfg.host = "127.0.0.1";
+        cfg.port = port;
+        cfg.replacement_timeout = 0ms;
+        cfg.logout_timeout = 200ms;
+        cfg.login.offer.max_recv_data_segment_length = 65536;
+        if (tweak) tweak(cfg);
+        session = std::make_unique<session::Session>(*loop, log, cfg, [](EventLoop& l, Logger& lg, datamover::Events& ev) {
+            return std::make_unique<datamover::TcpDatamover>(l, lg, ev);
+        });
+        session->on_failure([this](const Error& e) {
+            ++failures;
+            last_failure = e;
+        });
+    }
+    Status login() {
+        bool done = false;
+        Status result = make_error(EINPROGRESS, "not finished");
+        session->start([&](Status st) {
+            done = true;
+            result = std::move(st);
+        });
+        fake::run_until(*loop, [&] { return done; }, 5000ms);
+        return result;
+    }
+    bool run_until(const std::function<bool()>& pred, std::chrono::milliseconds t) { return fake::run_until(*loop, pred, t); }
+};
+
+std::vector<std::uint8_t> ping_bytes(std::uint32_t i, std::size_t size) {
+    std::vector<std::uint8_t> d(size);
+    for (std::size_t j = 0; j < size; ++j) d[j] = std::uint8_t(i * 131 + j * 7 + (j >> 8));
+    return d;
+}
+
+// What the flooding target saw come back.
+struct EchoTally {
+    std::mutex m;
+    int sent = 0, answered = 0, wrong = 0;
+};
+
+// Sends `count` pings (TTT i+1, sizes cycling up to 64 KiB) without reading, then reads the answers.
+fake::HostileTarget::Script nop_flood(EchoTally& tally, std::uint32_t count, std::size_t min_size, std::size_t max_size) {
+    return [&tally, count, min_size, max_size](fake::Wire& wire) {
+        std::vector<std::size_t> sizes;
+        for (std::uint32_t i = 0; i < count; ++i) {
+            std::size_t size = min_size + (std::size_t(i) * 7919) % (max_size - min_size + 1);
+            pdu::NopIn in;
+            in.ttt = i + 1;
+            in.statsn = wire.statsn;
+            in.expcmdsn = wire.expcmdsn;
+            in.maxcmdsn = wire.maxcmdsn;
+            in.data_length = std::uint32_t(size);
+            if (!wire.send(pdu::encode(in), ping_bytes(i, size))) break;  // the initiator gave up on us
+            sizes.push_back(size);
+            std::lock_guard g(tally.m);
+            ++tally.sent;
+        }
+        std::this_thread::sleep_for(200ms);  // let the initiator queue everything it will
+        while (auto out = wire.recv(2000)) {
+            auto nop = pdu::decode_nop_out(out->bhs);
+            std::lock_guard g(tally.m);
+            if (!nop || nop->ttt == 0 || nop->ttt > sizes.size()) {
+                ++tally.wrong;
+                continue;
+            }
+            ++tally.answered;
+            if (out->data != ping_bytes(nop->ttt - 1, sizes[nop->ttt - 1])) ++tally.wrong;
+        }
+    };
+}
+
+}  // namespace
+
+TEST_CASE("hostile target: a NOP-In flood while not reading gets each ping's own bytes back") {
+    EchoTally tally;
+    // 200 pings of 16-24 KiB: about 4 MB of answers. Loopback's socket buffers took 3-6 MB
+    // here (the target's receive buffer is 4 KiB; the initiator's send buffer autotunes), so
+    // usually tens of answers wait in the datamover's queue, and never more than its cap on
+    // queued control data. (Before the fix this case returned other pings' bytes in most runs;
+    // the next case, far beyond the buffers, in every run.)
+    fake::HostileTarget target(nop_flood(tally, 200, 16384, 24576), 16, 4096);
+    TcpRig rig(target.port());
+    REQUIRE(rig.login().ok());
+    REQUIRE(rig.run_until([&] { return target.finished(); }, 20000ms));
+    CHECK(target.failure() == "");
+    std::lock_guard g(tally.m);
+    CHECK(tally.sent == 200);
+    CHECK(tally.answered == 200);
+    CHECK(tally.wrong == 0);
+    // The target hung up when done; nothing before that may have failed the connection.
+    CHECK(rig.last_failure.message.find("not reading") == std::string::npos);
+}
+
+TEST_CASE("hostile target: a NOP-In flood beyond the queue cap drops the connection, never sends wrong bytes") {
+    EchoTally tally;
+    // 400 pings of 32-64 KiB: about 19 MB of answers the target never reads in time.
+    fake::HostileTarget target(nop_flood(tally, 400, 32768, 65536), 16, 4096);
+    TcpRig rig(target.port());
+    REQUIRE(rig.login().ok());
+    REQUIRE(rig.run_until([&] { return target.finished(); }, 30000ms));
+    CHECK(rig.failures == 1);
+    CHECK(rig.last_failure.message.find("not reading") != std::string::npos);
+    std::lock_guard g(tally.m);
+    MESSAGE("answered ", tally.answered, " of ", tally.sent);
+    CHECK(tally.answered < tally.sent);
+    CHECK(tally.wrong == 0);
+    // What got out is what fits in the cap plus the socket buffers, not all 19 MB.
+    CHECK(std::size_t(tally.answered) * 32768 < datamover::kMaxQueuedControlBytes + (8u << 20));
+}
+
+namespace {
+// Answers NOP-Out pings, ignores Text Requests (counts them), until the initiator closes.
+fake::HostileTarget::Script never_answer_text(std::atomic<int>& text_requests) {
+    return [&text_requests](fake::Wire& wire) {
+        const auto end = std::chrono::steady_clock::now() + 10s;
+        while (std::chrono::steady_clock::now() < end) {
+            auto in = wire.recv(500);
+            if (!in) {
+                char c;
+                if (::recv(wire.fd(), &c, 1, MSG_DONTWAIT | MSG_PEEK) == 0) return;  // closed
+                continue;
+            }
+            if (in->bhs.opcode() == pdu::Opcode::TextRequest) ++text_requests;
+            if (in->bhs.opcode() == pdu::Opcode::LogoutRequest) return;  // and never answer it
+        }
+    };
+}
+
+Result<std::vector<std::uint8_t>> run_text(TcpRig& rig, std::chrono::milliseconds limit, bool* done_out = nullptr) {
+    bool done = false;
+    Result<std::vector<std::uint8_t>> result = make_error(EINPROGRESS, "not finished");
+    rig.session->text_request("SendTargets", "All", [&](Result<std::vector<std::uint8_t>> r) {
+        done = true;
+        result = std::move(r);
+    });
+    rig.run_until([&] { return done; }, limit);
+    if (done_out) *done_out = done;
+    return result;
+}
+}  // namespace
+
+TEST_CASE("hostile target: a Text Request it never answers fails at the deadline") {
+    std::atomic<int> text_requests{0};
+    fake::HostileTarget target(never_answer_text(text_requests));
+    TcpRig rig(target.port(), [](session::SessionConfig& c) { c.text_timeout = 300ms; });
+    REQUIRE(rig.login().ok());
+    const auto started = std::chrono::steady_clock::now();
+    bool done = false;
+    auto r = run_text(rig, 3000ms, &done);
+    REQUIRE(done);
+    CHECK(std::chrono::steady_clock::now() - started < 2000ms);
+    REQUIRE(!r);
+    CHECK(r.error().code == ETIMEDOUT);
+    CHECK(text_requests == 1);
+    // The logout that follows is bounded too, though this target never answers it.
+    bool out = false;
+    rig.session->logout([&](Status) { out = true; });
+    CHECK(rig.run_until([&] { return out; }, 3000ms));
+}
+
+TEST_CASE("hostile target: empty F=0 Text Responses without end drop the connection at the cap") {
+    std::atomic<int> requests{0};
+    fake::HostileTarget target([&requests](fake::Wire& wire) {
+        for (int i = 0; i < 2000; ++i) {
+            auto in = wire.recv(2000);
+            if (!in) return;
+            auto req = pdu::decode_text_request(in->bhs);
+            if (!req) continue;
+            ++requests;
+            wire.expcmdsn = req->cmdsn + 1;
+            wire.maxcmdsn = wire.expcmdsn + 15;
+            pdu::TextResponse r;
+            r.final = false;
+            r.itt = req->itt;
+            r.ttt = 0x4000 + std::uint32_t(i);
+            r.statsn = wire.statsn++;
+            r.expcmdsn = wire.expcmdsn;
+            r.maxcmdsn = wire.maxcmdsn;
+            if (!wire.send(pdu::encode(r))) return;
+        }
+    });
+    TcpRig rig(target.port());
+    REQUIRE(rig.login().ok());
+    auto r = run_text(rig, 10000ms);
+    REQUIRE(!r);
+    CHECK(r.error().message.find("not ended after") != std::string::npos);
+    REQUIRE(rig.run_until([&] { return target.finished(); }, 5000ms));
+    CHECK(requests == int(session::Session::kMaxTextResponses) + 1);  // the first, then the continuations
+}
+
+TEST_CASE("hostile target: a Text Request waits for the CmdSN window to open") {
+    std::atomic<bool> early{false}, in_window{false};
+    fake::HostileTarget target(
+        [&](fake::Wire& wire) {
+            // Login closed the window (MaxCmdSN = ExpCmdSN - 1): nothing may come for a while.
+            if (auto in = wire.recv(400); in && in->bhs.opcode() == pdu::Opcode::TextRequest) early = true;
+            pdu::NopIn open;  // unsolicited: only moves the window
+            open.statsn = wire.statsn;
+            open.expcmdsn = wire.expcmdsn;
+            open.maxcmdsn = wire.maxcmdsn = wire.expcmdsn;
+            if (!wire.send(pdu::encode(open))) return;
+            auto in = wire.recv(2000);
+            if (!in) return;
+            auto req = pdu::decode_text_request(in->bhs);
+            if (!req) return;
+            in_window = sn_le(req->cmdsn, wire.maxcmdsn);
+            const std::string answer = "TargetName=iqn.2024-01.org.example:t1";
+            std::vector<std::uint8_t> data(answer.begin(), answer.end());
+            data.push_back(0);
+            pdu::TextResponse r;
+            r.itt = req->itt;
+            r.statsn = wire.statsn++;
+            r.expcmdsn = req->cmdsn + 1;
+            r.maxcmdsn = req->cmdsn + 16;
+            r.data_length = std::uint32_t(data.size());
+            (void)wire.send(pdu::encode(r), data);
+            (void)wire.recv(2000);  // the logout, unanswered
+        },
+        /*window=*/0);
+    TcpRig rig(target.port());
+    REQUIRE(rig.login().ok());
+    auto r = run_text(rig, 5000ms);
+    REQUIRE(r);
+    CHECK(std::string(r->begin(), r->end()).find("iqn.2024-01.org.example:t1") != std::string::npos);
+    CHECK(!early);
+    CHECK(in_window);
+}
