@@ -17,7 +17,7 @@
 namespace iser::control {
 namespace {
 
-// A client that connects and then stalls must not hold the (serialised) control thread forever.
+// A client that connects and then stalls must not hold a worker forever.
 constexpr int kClientIoTimeoutSeconds = 10;
 
 Error sys_error(const std::string& what) {
@@ -169,9 +169,15 @@ Result<std::unique_ptr<ControlServer>> ControlServer::create(std::string socket_
 }
 
 ControlServer::~ControlServer() {
+    join_workers();
+    remove_socket();
+}
+
+void ControlServer::remove_socket() {
     struct stat st{};
     if (listen_fd_.valid() && ::lstat(path_.c_str(), &st) == 0 && st.st_dev == bound_dev_ && st.st_ino == bound_ino_)
         ::unlink(path_.c_str());
+    listen_fd_.reset();
 }
 
 void ControlServer::stop() {
@@ -199,10 +205,57 @@ void ControlServer::run() {
         if (!conn.valid()) {
             if (errno != EINTR && errno != ECONNABORTED && errno != EAGAIN)
                 ISER_LOG_WARN(log_, "control socket accept failed: %s", std::strerror(errno));
+            if (errno == EMFILE || errno == ENFILE) ::poll(nullptr, 0, 100);  // do not spin
             continue;
         }
-        serve_connection(conn.get());
+        reap_workers();
+        std::lock_guard<std::mutex> lock(workers_mutex_);
+        if (workers_.size() >= kMaxWorkers) {
+            // Answer without reading: the request is not worth a thread, and iserctl says why.
+            timeval timeout{1, 0};
+            ::setsockopt(conn.get(), SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
+            write_all(conn.get(), encode_reply(make_error(EBUSY, "iserd is busy with " + std::to_string(kMaxWorkers) +
+                                                                     " requests; try again")));
+            continue;
+        }
+        Worker& w = workers_.emplace_back();
+        w.thread = std::thread([this, &w, fd = conn.release()] {
+            UniqueFd owned(fd);
+            serve_connection(owned.get());
+            owned.reset();  // the client sees the end of the reply before the thread is reaped
+            std::lock_guard<std::mutex> l(workers_mutex_);
+            w.done = true;
+        });
     }
+}
+
+void ControlServer::reap_workers() {
+    std::list<Worker> finished;
+    {
+        std::lock_guard<std::mutex> lock(workers_mutex_);
+        for (auto it = workers_.begin(); it != workers_.end();) {
+            auto next = std::next(it);
+            if (it->done) finished.splice(finished.end(), workers_, it);
+            it = next;
+        }
+    }
+    for (auto& w : finished) w.thread.join();
+}
+
+void ControlServer::join_workers() {
+    std::list<Worker> all;
+    {
+        std::lock_guard<std::mutex> lock(workers_mutex_);
+        all.splice(all.end(), workers_);
+    }
+    for (auto& w : all) w.thread.join();
+}
+
+std::size_t ControlServer::workers_busy() {
+    std::lock_guard<std::mutex> lock(workers_mutex_);
+    std::size_t n = 0;
+    for (const auto& w : workers_) n += !w.done;
+    return n;
 }
 
 void ControlServer::serve_connection(int fd) {

@@ -1,15 +1,20 @@
 // The root-only unix socket iserd listens on for iserctl. One request and one reply per
 // connection (see wire.hpp).
 //
-// Concurrency: run() handles connections one at a time on the caller's thread, so Handler calls
-// never overlap and a slow login delays the next request (acceptable on the control plane; the
-// data path never waits on this thread). stop() may be called from any thread or a signal-driven
-// event loop: it wakes run() through an eventfd.
+// Concurrency: run() accepts on the caller's thread and serves each connection on a worker thread
+// of its own, at most kMaxWorkers at once (a connection beyond that is answered EBUSY at once).
+// So Handler calls overlap: a login or discovery that waits on a slow target never delays list,
+// stats or another login; the Handler serialises what must be (daemon/manager.hpp). stop() may
+// be called from any thread or a signal-driven event loop: it wakes run() through an eventfd;
+// run() then returns without waiting for the workers, and join_workers() waits for them.
 #pragma once
 #include <sys/types.h>
 
+#include <list>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 
 #include "common/log.hpp"
 #include "common/result.hpp"
@@ -31,16 +36,32 @@ public:
     ControlServer(const ControlServer&) = delete;
     ControlServer& operator=(const ControlServer&) = delete;
 
+    static constexpr std::size_t kMaxWorkers = 16;
+
     // Serves connections until stop(). Blocking.
     void run();
-    // Thread-safe and async-signal-safe; run() returns after the connection in progress.
+    // Thread-safe and async-signal-safe; run() returns at once, workers go on.
     void stop();
+    // Waits for the requests in progress to be answered (the Handler bounds each).
+    void join_workers();
+    std::size_t workers_busy();
+    // Closes the listening socket and removes its file if it is still the one this server bound
+    // (done by the destructor too). Connections still being served are not touched.
+    void remove_socket();
 
     const std::string& socket_path() const { return path_; }
 
 private:
     ControlServer(std::string path, Handler& handler, Logger& log) : path_(std::move(path)), handler_(handler), log_(log) {}
     void serve_connection(int fd);
+    void reap_workers();  // joins the workers that have finished
+
+    struct Worker {
+        std::thread thread;
+        bool done = false;  // guarded by workers_mutex_
+    };
+    std::mutex workers_mutex_;
+    std::list<Worker> workers_;
 
     std::string path_;
     Handler& handler_;

@@ -60,6 +60,8 @@ Result<std::unique_ptr<Attachment>> Attachment::attach(Logger& log, AttachOption
     }
     stage = AttachStage::target;
     Status built = a->build(reply);
+    if (built && a->options_.progress && !a->options_.progress->enter_devices())
+        built = make_error(ECANCELED, "login cancelled: iserd is stopping");
     if (built) {
         stage = AttachStage::devices;
         built = a->start_ublk_devices(reply);
@@ -153,7 +155,9 @@ Status Attachment::start_lanes(std::size_t count) {
             if (options_.capacity_changed && index < exports_.size())
                 options_.capacity_changed(exports_[index].attached.lun);
         });
-        ISER_TRY(l.login());
+        if (options_.progress && options_.progress->cancelled())
+            return make_error(ECANCELED, "login cancelled: iserd is stopping");
+        ISER_TRY(l.login(options_.progress ? options_.progress->cancelled_flag() : nullptr));
         for (const auto& ex : exports_) ISER_TRY(l.add_backend(ex.info, target() + ":" + ex.name, depth));
         ISER_LOG_INFO(log_, "%s: session %zu logged in (ISID %s)", target().c_str(), index, isid.c_str());
     }

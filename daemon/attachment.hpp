@@ -35,6 +35,35 @@ struct AttachOptions {
     // Called on a lane's LOOP thread when the target reported a new capacity for `lun` (UNIT
     // ATTENTION 2A/09): post a rescan of that LUN to the control side; must not block.
     std::function<void(std::uint32_t lun)> capacity_changed;
+    // Shared with the owner, which may cancel the attach when iserd stops (AttachProgress).
+    std::shared_ptr<class AttachProgress> progress;
+};
+
+// An attach in progress, as its owner sees it. While it only talks to the target it can be
+// cancelled: a login in progress then ends at once (ECANCELED) and the attach undoes what it
+// built. Once it makes devices it cannot: it runs to its end (bounded by the kernel's ublk/NBD
+// commands), so that no device is ever left half made.
+class AttachProgress {
+public:
+    // Owner: true when the attach will make no device (cancelled now or before); false when it
+    // is already making them.
+    bool cancel() {
+        int s = kTarget;
+        if (state_.compare_exchange_strong(s, kCancelled)) cancelled_ = true;
+        return state_ == kCancelled;
+    }
+    // The attach, before its first device: false when cancelled.
+    bool enter_devices() {
+        int s = kTarget;
+        return state_.compare_exchange_strong(s, kDevices);
+    }
+    const std::atomic<bool>* cancelled_flag() const { return &cancelled_; }
+    bool cancelled() const { return cancelled_; }
+
+private:
+    static constexpr int kTarget = 0, kDevices = 1, kCancelled = 2;
+    std::atomic<int> state_{kTarget};
+    std::atomic<bool> cancelled_{false};
 };
 
 // Whether `path` names this export: its device path, or for an NBD socket export its URI or

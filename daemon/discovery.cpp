@@ -32,7 +32,10 @@ Result<control::DiscoverReply> discover(Logger& log, const std::string& initiato
         session.start([&session, done](Status st) {
             if (!st) return done(st.take_error());
             session.text_request("SendTargets", "All", [&session, done](Result<std::vector<std::uint8_t>> r) {
-                // Log out whatever the answer was; report the answer.
+                // A target that let the exchange time out is not asked for a logout (it would
+                // only add the logout's own timeout): the session just closes. Otherwise log out
+                // whatever the answer was, and report the answer.
+                if (!r && r.error().code == ETIMEDOUT) return done(std::move(r));
                 auto keep = std::make_shared<Result<std::vector<std::uint8_t>>>(std::move(r));
                 session.logout([done, keep](Status) { done(std::move(*keep)); });
             });

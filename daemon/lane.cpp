@@ -58,8 +58,9 @@ Lane::~Lane() {
     session_.reset();
 }
 
-Status Lane::login() {
-    return thread_->call<Status>([this](auto done) { session_->start(std::move(done)); });
+Status Lane::login(const std::atomic<bool>* cancel) {
+    return thread_->call<Status>([this](auto done) { session_->start(std::move(done)); }, cancel,
+                                 [this] { session_->cancel_start(make_error(ECANCELED, "login cancelled: iserd is stopping")); });
 }
 
 Result<lun::ProbeResult> Lane::probe(std::optional<std::uint32_t> only_lun) {

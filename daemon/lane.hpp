@@ -42,7 +42,9 @@ public:
     using CapacityListener = std::function<void(std::size_t index, const BlockGeometry& geometry)>;
     void on_capacity_change(CapacityListener listener) { capacity_listener_ = std::move(listener); }
 
-    Status login();
+    // Blocks until the session is logged in or failed. With `cancel`, setting it ends a login
+    // still in progress at once (ECANCELED): iserd is stopping.
+    Status login(const std::atomic<bool>* cancel = nullptr);
     Result<lun::ProbeResult> probe(std::optional<std::uint32_t> only_lun);
     // Appends a backend for `info`; its index is the export index.
     Status add_backend(const lun::LunInfo& info, const std::string& name, std::uint32_t depth);

@@ -16,6 +16,7 @@
 #include "common/log.hpp"
 #include "control/control_api.hpp"
 #include "control/server.hpp"
+#include "daemon/fd_limit.hpp"
 #include "daemon/initiator_name.hpp"
 #include "daemon/manager.hpp"
 #include "daemon/systemd_job.hpp"
@@ -86,6 +87,11 @@ int main(int argc, char** argv) {
         return 1;
     }
     Logger log(*level);
+    if (auto fds = daemon::raise_fd_limit(); !fds)
+        ISER_LOG_WARN(log, "%s; attaching many LUNs may fail with EMFILE", fds.error().message.c_str());
+    else if (fds->now != fds->before)
+        ISER_LOG_DEBUG(log, "open-file limit raised from %llu to %llu", (unsigned long long)fds->before,
+                       (unsigned long long)fds->now);
 
     // Signals are taken by a dedicated thread (sigwait), so no handler needs global state.
     sigset_t stop_signals;
@@ -181,12 +187,19 @@ int main(int argc, char** argv) {
         // recovery); its record in /run/iser/ublk names the login, so the next iserd takes it
         // over (same ISIDs, so the targets reinstate the sessions) and the queued I/O
         // resumes. _exit: destructors would detach. NBD devices do not survive this.
-        server.reset();  // the control socket goes, as at a clean exit; no device is touched
+        server->remove_socket();  // as at a clean exit; no device is touched
         ISER_LOG_INFO(log, "iserd exiting; devices kept quiesced for the next iserd");
         std::fflush(nullptr);
         _exit(0);
     }
-    manager.detach_all();
+    if (!manager.detach_all()) {
+        // A login or discovery still waits on its target (it has made no device): its worker
+        // uses the manager, so no destructor may run. Everything attached is detached already.
+        server->remove_socket();
+        ISER_LOG_INFO(log, "iserd exiting");
+        std::fflush(nullptr);
+        _exit(0);
+    }
     // Wake the signal thread if it is still waiting.
     exiting = true;
     pthread_kill(signals.native_handle(), SIGTERM);

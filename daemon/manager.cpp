@@ -33,18 +33,31 @@ Error nothing_selected(const R& req) {
 
 }  // namespace
 
+void Manager::finish(std::vector<std::shared_ptr<InProgress>>& list, const std::shared_ptr<InProgress>& item) {
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        std::erase(list, item);
+    }
+    idle_.notify_all();
+}
+
 Result<control::DiscoverReply> Manager::discover(const control::DiscoverRequest& req) {
     auto portal = iser::parse_portal(req.portal);
     if (!portal) return portal.take_error();
+    auto self = std::make_shared<InProgress>();
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (stopping_) return make_error(ESHUTDOWN, "iserd is stopping");
+        pending_.push_back(self);
+    }
+    // Bounded by the discovery session's own timers (connect, login, text, logout).
     auto r = daemon::discover(log_, initiator_name_, portal->host, portal->port, req.transport);
+    finish(pending_, self);
     if (!r) return make_error(r.error().code, "discovery at " + req.portal + " failed: " + r.error().message);
     return r;
 }
 
-Result<control::LoginReply> Manager::login(const control::LoginRequest& req) {
-    auto portal = iser::parse_portal(req.portal);
-    if (!portal) return portal.take_error();
-    std::lock_guard<std::mutex> lock(mutex_);
+std::optional<Error> Manager::busy_with(const control::LoginRequest& req) const {
     // Several attachments of one target are fine when each takes its own LUN (iser.yaml may list
     // LUNs one by one); the same LUN twice would give two devices racing on the same blocks.
     for (const auto& a : attachments_) {
@@ -58,33 +71,74 @@ Result<control::LoginReply> Manager::login(const control::LoginRequest& req) {
             return make_error(EBUSY, req.target + " is being taken over from the previous iserd (" + t.devices +
                                          "); retry once `iserctl list` shows it logged in");
     }
+    for (const auto& p : pending_)
+        if (!p->request.target.empty() && overlaps(p->request.target, p->request.lun, req))
+            return make_error(EBUSY, "a login to " + req.target + " is already in progress");
+    for (const auto& d : detaching_)
+        if (overlaps(d->request.target, d->request.lun, req))
+            return make_error(EBUSY, "a logout from " + req.target + " is in progress; retry when it ends");
+    return std::nullopt;
+}
+
+Result<control::LoginReply> Manager::login(const control::LoginRequest& req) {
+    auto portal = iser::parse_portal(req.portal);
+    if (!portal) return portal.take_error();
+    auto self = std::make_shared<InProgress>();
+    self->request = req;
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (stopping_) return make_error(ESHUTDOWN, "iserd is stopping");
+        if (auto busy = busy_with(req)) return *busy;
+        pending_.push_back(self);
+    }
     AttachOptions opts;
     opts.request = req;
     opts.initiator_name = initiator_name_;
     opts.host = portal->host;
     opts.port = portal->port;
     opts.capacity_changed = [this, target = req.target](std::uint32_t lun) { capacity_changed(target, lun); };
+    opts.progress = self->progress;
     control::LoginReply reply;
+    // Unlocked: logging in and probing wait on the target (pending_ keeps the same LUNs out).
     auto a = Attachment::attach(log_, std::move(opts), reply);
+    if (a) {
+        // Filed before leaving pending_, so a concurrent login of the same LUNs always sees one.
+        std::lock_guard<std::mutex> lock(mutex_);
+        attachments_.push_back(std::move(*a));
+    }
+    finish(pending_, self);
     if (!a) return make_error(a.error().code, "login to " + req.target + " at " + req.portal + " failed: " + a.error().message);
     ISER_LOG_INFO(log_, "logged in to %s at %s over %s: %zu LUN(s) attached", req.target.c_str(), req.portal.c_str(),
                   req.transport.c_str(), reply.attached.size());
-    attachments_.push_back(std::move(*a));
     return reply;
 }
 
 Result<control::LogoutReply> Manager::logout(const control::LogoutRequest& req) {
-    std::lock_guard<std::mutex> lock(mutex_);
+    // Taken out under the lock, detached without it (stopping devices and logging out wait on
+    // the kernel and the target); detaching_ keeps logins of the same LUNs out meanwhile.
+    std::vector<std::unique_ptr<Attachment>> leaving;
+    std::vector<std::shared_ptr<InProgress>> marks;
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        for (auto it = attachments_.begin(); it != attachments_.end();) {
+            if (!selects(req, **it)) {
+                ++it;
+                continue;
+            }
+            auto mark = std::make_shared<InProgress>();
+            mark->request.target = (*it)->target();
+            mark->request.lun = (*it)->lun_filter();
+            detaching_.push_back(mark);
+            marks.push_back(mark);
+            leaving.push_back(std::move(*it));
+            it = attachments_.erase(it);
+        }
+    }
+    if (leaving.empty() && !req.all) return nothing_selected(req);
     control::LogoutReply reply;
     Status first_error;
-    bool matched = false;
-    for (auto it = attachments_.begin(); it != attachments_.end();) {
-        Attachment& a = **it;
-        if (!selects(req, a)) {
-            ++it;
-            continue;
-        }
-        matched = true;
+    for (std::size_t i = 0; i < leaving.size(); ++i) {
+        Attachment& a = *leaving[i];
         auto info = a.info();
         Status st = a.detach();
         if (!st) {
@@ -93,9 +147,9 @@ Result<control::LogoutReply> Manager::logout(const control::LogoutRequest& req) 
         }
         for (const auto& l : info.luns) reply.detached.push_back(l.path);
         ISER_LOG_INFO(log_, "logged out of %s", a.target().c_str());
-        it = attachments_.erase(it);
+        leaving[i].reset();
+        finish(detaching_, marks[i]);
     }
-    if (!matched && !req.all) return nothing_selected(req);
     if (!first_error.ok()) return first_error.take_error();
     return reply;
 }
@@ -105,6 +159,18 @@ Result<control::ListReply> Manager::list() {
     control::ListReply reply;
     for (const auto& a : attachments_) reply.sessions.push_back(a->info());
     for (const auto& t : takeovers_) reply.sessions.push_back(t.info);
+    for (const auto& p : pending_) {
+        if (p->request.target.empty()) continue;  // a discovery
+        control::SessionInfo s;
+        s.target = p->request.target;
+        s.portal = p->request.portal;
+        s.transport = p->request.transport;
+        s.frontend = p->request.frontend;
+        s.state = "logging-in";
+        s.detail = "login in progress";
+        s.login = p->request;
+        reply.sessions.push_back(std::move(s));
+    }
     return reply;
 }
 
@@ -330,13 +396,32 @@ void Manager::release_takeover(std::uint64_t id) {
     std::erase_if(takeovers_, [id](const Takeover& t) { return t.id == id; });
 }
 
-void Manager::detach_all() {
+bool Manager::detach_all(std::chrono::milliseconds grace) {
     resize_worker_.stop();
-    stopping_ = true;
+    bool idle = false;
+    {
+        std::unique_lock<std::mutex> lock(mutex_);
+        stopping_ = true;
+        // A login making devices already is waited for whatever it takes (bounded by the kernel);
+        // the others make none from now on: cancelled logins end at once, one still probing LUNs
+        // and a discovery end at their own deadlines, waited for only as long as `grace`.
+        auto making_devices = [this] {
+            for (const auto& p : pending_)
+                if (!p->progress->cancel()) return true;
+            return false;
+        };
+        idle_.wait(lock, [&] { return !making_devices() && detaching_.empty(); });
+        idle = idle_.wait_for(lock, grace, [this] { return pending_.empty() && detaching_.empty(); });
+        if (!idle)
+            for (const auto& p : pending_)
+                ISER_LOG_WARN(log_, "%s still in progress at exit; abandoned (it has made no device)",
+                              p->request.target.empty() ? "a discovery" : ("the login to " + p->request.target).c_str());
+    }
     if (recovery_thread_.joinable()) recovery_thread_.join();
     control::LogoutRequest all;
     all.all = true;
     (void)logout(all);
+    return idle;
 }
 
 }  // namespace iser::daemon

@@ -1,9 +1,12 @@
 // iserd's control::Handler: owns every Attachment and answers iserctl's requests.
-// Requests arrive one at a time on the control thread; the mutex guards against a future
-// concurrent server and signal-driven shutdown, never the data path.
+// Requests arrive concurrently, one control worker thread each (control/server.hpp). mutex_
+// guards the lists below and is never held across a wait on a target: a login, logout or
+// discovery registers itself (pending_ / detaching_), works unlocked, and comes back to file the
+// result, so list, stats and other logins answer meanwhile. Never taken on the data path.
 #pragma once
 #include <memory>
 #include <atomic>
+#include <condition_variable>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -31,8 +34,11 @@ public:
     Result<control::RescanReply> rescan(const control::RescanRequest&) override;
 
     ~Manager();
-    // Logs everything out (at exit).
-    void detach_all();
+    // At exit: cancels the logins in progress, waits up to `grace` for them and for discoveries
+    // to end, then logs everything out. Returns false when some request was still waiting on a
+    // target after `grace` (no device of its own yet): the caller must then exit without running
+    // destructors, since that request's worker still uses this object.
+    bool detach_all(std::chrono::milliseconds grace = std::chrono::seconds(2));
     // At start: takes over the ublk devices a crashed iserd left behind (their records in
     // `record_dir`), in the background; retries each login until its replacement timeout, then
     // deletes the device so waiting I/O fails with EIO instead of hanging.
@@ -46,7 +52,19 @@ private:
     // (stopped first in ~Manager, after which posts are dropped).
     ResizeWorker resize_worker_;
     std::mutex mutex_;
+    std::condition_variable idle_;  // signalled when pending_ or detaching_ shrinks
     std::vector<std::unique_ptr<Attachment>> attachments_;
+    // Requests working unlocked. A pending login blocks logins of the same LUNs (and shows in
+    // list as "logging-in"); a logout in progress blocks them too. Discoveries have an empty
+    // target and only count for shutdown.
+    struct InProgress {
+        control::LoginRequest request;
+        std::shared_ptr<AttachProgress> progress = std::make_shared<AttachProgress>();
+    };
+    std::vector<std::shared_ptr<InProgress>> pending_;
+    std::vector<std::shared_ptr<InProgress>> detaching_;
+    std::optional<Error> busy_with(const control::LoginRequest& req) const;  // under mutex_
+    void finish(std::vector<std::shared_ptr<InProgress>>& list, const std::shared_ptr<InProgress>& item);
     std::thread recovery_thread_;
     std::atomic<bool> stopping_{false};
     std::atomic<bool> keep_devices_{false};

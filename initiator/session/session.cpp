@@ -56,6 +56,11 @@ void Session::start(Done done) {
     datamover_->connect(config_.host, config_.port, config_.connect_timeout);
 }
 
+void Session::cancel_start(const Error& why) {
+    if (!start_done_ || (state_ != State::Connecting && state_ != State::LoggingIn)) return;
+    drop_connection(why);
+}
+
 Result<IoMemory> Session::allocate_io_memory(std::size_t bytes) {
     auto mem = io_memory_.allocate(bytes);
     if (!mem) return mem;

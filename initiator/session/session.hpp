@@ -98,6 +98,8 @@ public:
     // Connect and log in; `done` runs once on the loop thread. The first login is not retried:
     // its failure ends in done(error). Recovery starts once the session has logged in.
     void start(Done done);
+    // Ends a start() still connecting or logging in: its `done` gets `why`. Nothing otherwise.
+    void cancel_start(const Error& why);
     // Queue a SCSI command. Completion via task.owner->task_done() later on this thread.
     // While reconnecting the task is held; after the replacement timeout it fails with EIO.
     void submit(ScsiTask& task);

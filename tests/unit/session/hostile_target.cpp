@@ -80,7 +80,7 @@ void HostileTarget::run() {
         UniqueFd conn(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
         if (conn.valid()) {
             Wire wire(conn.get());
-            if (login(wire)) {
+            if (serve_login(wire, window_, failure_)) {
                 logged_in_ = true;
                 script_(wire);
             }
@@ -95,7 +95,7 @@ void HostileTarget::run() {
 
 // Answers Login Requests until the initiator is in the full feature phase: no authentication,
 // the operational keys as FakeTarget answers them.
-bool HostileTarget::login(Wire& wire) {
+bool serve_login(Wire& wire, std::uint32_t window, std::string& failure_) {
     for (int round = 0; round < 4; ++round) {
         auto in = wire.recv();
         if (!in) return failure_ = "connection closed during login", false;
@@ -109,7 +109,7 @@ bool HostileTarget::login(Wire& wire) {
         r.itt = req->itt;
         r.statsn = wire.statsn++;
         wire.expcmdsn = req->cmdsn;
-        wire.maxcmdsn = req->cmdsn + window_ - 1;
+        wire.maxcmdsn = req->cmdsn + window - 1;
         r.expcmdsn = wire.expcmdsn;
         r.maxcmdsn = wire.maxcmdsn;
         r.transit = req->transit;

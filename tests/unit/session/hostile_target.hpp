@@ -42,6 +42,11 @@ private:
     int fd_;
 };
 
+// Answers Login Requests on `wire` until the initiator is in the full feature phase (no
+// authentication; operational keys as FakeTarget answers them). False, with `failure` set, when
+// the login did not get there.
+bool serve_login(Wire& wire, std::uint32_t window, std::string& failure);
+
 class HostileTarget {
 public:
     using Script = std::function<void(Wire&)>;
@@ -56,7 +61,6 @@ public:
 
 private:
     void run();
-    bool login(Wire& wire);
 
     Script script_;
     std::uint32_t window_;
