@@ -68,8 +68,14 @@ class BlockBackend {
 public:
     virtual ~BlockBackend() = default;
     virtual const BlockGeometry& geometry() const = 0;
-    // Allocate (once, at frontend setup) `bytes` of payload memory; page aligned.
+    // Allocate (once, at frontend setup) `bytes` of payload memory; page aligned. For frontends
+    // that keep buffers of their own (the NBD server's slots, a recovered ublk device without
+    // user copy); the others take per-request slices from io_pool().
     virtual Result<IoMemory> allocate_io_memory(std::size_t bytes) = 0;
+    // The bounded I/O memory shared by everything on this backend's loop thread (one pool per
+    // lane, common/io_slice_pool.hpp): a frontend takes each request's payload buffer from it
+    // for the request's lifetime. Made on first use; the same pool for every backend of a lane.
+    virtual Result<class IoSlicePool*> io_pool() = 0;
     // How many requests may usefully be in flight at once.
     virtual std::uint32_t queue_depth() const = 0;
     virtual void submit(BlockRequest& request) = 0;

@@ -7,6 +7,16 @@ namespace iser {
 MemoryBackend::MemoryBackend(EventLoop& loop, BlockGeometry geometry)
     : loop_(loop), geometry_(std::move(geometry)), disk_(geometry_.size_bytes) {}
 
+Result<IoSlicePool*> MemoryBackend::io_pool() {
+    if (!pool_) {
+        // Room for a full queue of the largest requests: tests measure the frontend, not backpressure.
+        auto region = allocate_io_memory(std::size_t(queue_depth()) * geometry_.max_io_bytes);
+        if (!region) return region.take_error();
+        pool_ = std::make_unique<IoSlicePool>(*region);
+    }
+    return pool_.get();
+}
+
 Result<IoMemory> MemoryBackend::allocate_io_memory(std::size_t bytes) {
     io_memory_.emplace_back(bytes);
     return IoMemory{io_memory_.back().data(), bytes};

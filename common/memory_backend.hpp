@@ -1,10 +1,12 @@
 // A BlockBackend over a memory array, completing on the next loop turn. For unit tests of the
 // frontends only: end-to-end tests always run against a real iSCSI target.
 #pragma once
+#include <memory>
 #include <vector>
 
 #include "common/block_backend.hpp"
 #include "common/event_loop.hpp"
+#include "common/io_slice_pool.hpp"
 
 namespace iser {
 
@@ -13,6 +15,7 @@ public:
     MemoryBackend(EventLoop& loop, BlockGeometry geometry);
     const BlockGeometry& geometry() const override { return geometry_; }
     Result<IoMemory> allocate_io_memory(std::size_t bytes) override;
+    Result<IoSlicePool*> io_pool() override;
     std::uint32_t queue_depth() const override { return 128; }
     void submit(BlockRequest& request) override;
 
@@ -26,6 +29,7 @@ private:
     BlockGeometry geometry_;
     std::vector<std::uint8_t> disk_;
     std::vector<std::vector<std::uint8_t>> io_memory_;
+    std::unique_ptr<IoSlicePool> pool_;
     std::uint64_t flushes_ = 0;
 };
 

@@ -129,7 +129,8 @@ Status Attachment::start_lanes(std::size_t count) {
     const std::uint32_t depth = options_.request.depth.value_or(kDefaultDepth);
     while (lanes_.size() < count) {
         const std::size_t index = lanes_.size();
-        SessionTarget where{options_.request, options_.initiator_name, options_.host, options_.port};
+        SessionTarget where{options_.request, options_.initiator_name, options_.host, options_.port,
+                            options_.io_memory_bytes};
         auto cfg = make_session_config(where, depth);
         if (!cfg) return cfg.take_error();
         if (index < options_.isids.size()) cfg->login.isid = options_.isids[index];

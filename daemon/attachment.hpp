@@ -20,11 +20,16 @@
 
 namespace iser::daemon {
 
+inline constexpr std::size_t kDefaultIoMemoryBytes = std::size_t(32) << 20;
+inline constexpr std::size_t kMinIoMemoryBytes = std::size_t(1) << 20;  // one largest request at least
+
 struct AttachOptions {
     control::LoginRequest request;
     std::string initiator_name;
     std::string host;
     std::uint16_t port = 3260;
+    // Each session's (lane's) I/O memory pool: the cap shared by every LUN and frontend of the lane.
+    std::size_t io_memory_bytes = kDefaultIoMemoryBytes;
     std::string nbd_socket_dir = "/run/iser/nbd";
     std::string record_dir = ublk::kRecordDir;
     // After a crash of iserd: the ublk devices to take over again (by LUN), and the ISIDs of the

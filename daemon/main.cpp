@@ -13,6 +13,7 @@
 #include <iostream>
 #include <thread>
 
+#include "common/byte_size.hpp"
 #include "common/log.hpp"
 #include "control/control_api.hpp"
 #include "control/server.hpp"
@@ -32,11 +33,12 @@ struct Options {
     std::string socket = control::kDefaultSocketPath;
     std::string log_level = "info";
     std::string initiator_name;
+    std::string io_memory = "32M";
 };
 
 int parse_options(int argc, char** argv, Options& o) {
     po::options_description desc(
-        "Usage: iserd [--foreground] [--socket PATH] [--log-level LEVEL] [--initiator-name IQN]\n\n"
+        "Usage: iserd [--foreground] [--socket PATH] [--log-level LEVEL] [--initiator-name IQN] [--io-memory SIZE]\n\n"
         "The iSER/iSCSI initiator daemon. iserctl starts it when needed; systemd runs it with --foreground.\n\n"
         "Options");
     desc.add_options()("help,h", "show this help and exit")("version", "show the version and exit")(
@@ -44,7 +46,10 @@ int parse_options(int argc, char** argv, Options& o) {
         "socket", po::value(&o.socket), "control socket path (default /run/iser/iserd.sock)")(
         "log-level", po::value(&o.log_level), "error, warning, info or debug (default info)")(
         "initiator-name", po::value(&o.initiator_name),
-        "iSCSI name of this initiator (default: /etc/iser/initiatorname.iser, generated once)");
+        "iSCSI name of this initiator (default: /etc/iser/initiatorname.iser, generated once)")(
+        "io-memory", po::value(&o.io_memory)->value_name("SIZE"),
+        "I/O memory of each session (one per ublk queue of a target), shared by its LUNs: 1M or more "
+        "(default 32M; registered for RDMA over iSER)");
     po::variables_map vm;
     try {
         po::store(po::command_line_parser(argc, argv).options(desc).run(), vm);
@@ -80,6 +85,14 @@ int main(int argc, char** argv) {
     auto level = level_from(opts.log_level);
     if (!level) {
         std::cerr << "iserd: " << level.error().message << "\n";
+        return 2;
+    }
+    auto io_memory = parse_byte_size(opts.io_memory);
+    if (!io_memory || *io_memory < daemon::kMinIoMemoryBytes) {
+        std::cerr << "iserd: --io-memory: "
+                  << (io_memory ? "'" + opts.io_memory + "' is less than 1M (one largest request must fit)"
+                                : io_memory.error().message)
+                  << "\n";
         return 2;
     }
     if (geteuid() != 0) {
@@ -134,9 +147,12 @@ int main(int argc, char** argv) {
     }
 
     std::unique_ptr<control::ControlServer> server;
-    daemon::Manager manager(log, name, [&server] {
-        if (server) server->stop();
-    });
+    daemon::Manager manager(
+        log, name,
+        [&server] {
+            if (server) server->stop();
+        },
+        std::size_t(*io_memory));
     auto created = control::ControlServer::create(opts.socket, manager, log);
     if (!created) {
         std::cerr << "iserd: " << created.error().message << "\n";

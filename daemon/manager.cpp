@@ -98,6 +98,7 @@ Result<control::LoginReply> Manager::login(const control::LoginRequest& req) {
     opts.port = portal->port;
     opts.capacity_changed = [this, target = req.target](std::uint32_t lun) { capacity_changed(target, lun); };
     opts.progress = self->progress;
+    opts.io_memory_bytes = io_memory_bytes_;
     control::LoginReply reply;
     // Unlocked: logging in and probing wait on the target (pending_ keeps the same LUNs out).
     auto a = Attachment::attach(log_, std::move(opts), reply);
@@ -297,6 +298,7 @@ void Manager::recover_group(const std::string& record_dir, const std::vector<ubl
     };
     if (!options) return give_up(options.error().message);
     options->record_dir = record_dir;
+    options->io_memory_bytes = io_memory_bytes_;
     options->capacity_changed = [this, target = options->request.target](std::uint32_t lun) {
         capacity_changed(target, lun);
     };

@@ -20,8 +20,11 @@ namespace iser::daemon {
 
 class Manager final : public control::Handler {
 public:
-    Manager(Logger& log, std::string initiator_name, std::function<void()> request_exit)
-        : log_(log), initiator_name_(std::move(initiator_name)), request_exit_(std::move(request_exit)) {}
+    // io_memory_bytes: each lane's I/O memory pool (iserd --io-memory).
+    Manager(Logger& log, std::string initiator_name, std::function<void()> request_exit,
+            std::size_t io_memory_bytes = kDefaultIoMemoryBytes)
+        : log_(log), initiator_name_(std::move(initiator_name)), request_exit_(std::move(request_exit)),
+          io_memory_bytes_(io_memory_bytes) {}
 
     Result<control::DiscoverReply> discover(const control::DiscoverRequest&) override;
     Result<control::LoginReply> login(const control::LoginRequest&) override;
@@ -48,6 +51,7 @@ private:
     Logger& log_;
     std::string initiator_name_;
     std::function<void()> request_exit_;
+    std::size_t io_memory_bytes_;
     // Declared before attachments_ so it outlives them: a lane still running may post to it
     // (stopped first in ~Manager, after which posts are dropped).
     ResizeWorker resize_worker_;

@@ -19,6 +19,7 @@ public:
 
     const BlockGeometry& geometry() const override { return inner_.geometry(); }
     Result<IoMemory> allocate_io_memory(std::size_t bytes) override { return inner_.allocate_io_memory(bytes); }
+    Result<IoSlicePool*> io_pool() override { return inner_.io_pool(); }
     std::uint32_t queue_depth() const override { return inner_.queue_depth(); }
     void submit(BlockRequest& request) override;
 

@@ -12,6 +12,7 @@ Result<session::SessionConfig> make_session_config(const SessionTarget& target, 
     cfg.host = target.host;
     cfg.port = target.port;
     cfg.max_tasks = max_tasks;
+    cfg.io_memory_bytes = target.io_memory_bytes;
     using std::chrono::milliseconds;
     if (rq.login_timeout_ms) cfg.login_timeout = milliseconds(*rq.login_timeout_ms);
     if (rq.nop_interval_ms) cfg.nop_interval = milliseconds(*rq.nop_interval_ms);

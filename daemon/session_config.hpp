@@ -14,6 +14,7 @@ struct SessionTarget {
     const std::string& initiator_name;
     const std::string& host;
     std::uint16_t port;
+    std::size_t io_memory_bytes;  // the session's I/O memory pool (iserd --io-memory)
 };
 
 // Every call draws a new ISID: each lane is a session of its own (RFC 7143 §4.4.1).

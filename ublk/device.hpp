@@ -88,6 +88,8 @@ public:
     std::uint16_t queues() const { return info_.nr_hw_queues; }
     std::uint16_t depth() const { return info_.queue_depth; }
     std::uint32_t max_io_buf_bytes() const { return info_.max_io_buf_bytes; }
+    // Request data moves by read/write on /dev/ublkcN (no per-tag buffers; ublk/queue.hpp).
+    bool user_copy() const { return (info_.flags & uapi::kFlagUserCopy) != 0; }
     std::uint64_t cookie() const { return info_.ublksrv_flags; }
     bool recovering() const { return recovering_; }
     const BlockGeometry& geometry() const { return config_.geometry; }

@@ -17,6 +17,9 @@ struct DeviceConfig {
     // With user_recovery: also reissue the requests the dead server held (REISSUE). false asks
     // for USER_RECOVERY alone: those requests then fail with EIO (only new I/O waits).
     bool reissue = true;
+    // Ask for UBLK_F_USER_COPY when the driver offers it: tags then need no buffer of their own;
+    // each request takes a slice of the backend's io_pool() for its lifetime (ublk/queue.hpp).
+    bool user_copy = true;
     // Stored verbatim in the kernel's device info (ublksrv_flags) so a restarted daemon can
     // tell that a /dev/ublkbN is the one its on-disk record describes (0: none).
     std::uint64_t cookie = 0;

@@ -37,6 +37,8 @@ Result<uapi::DevInfo> build_dev_info(const DeviceConfig& config, std::uint64_t d
     constexpr std::uint64_t recovery = uapi::kFlagUserRecovery | uapi::kFlagUserRecoveryReissue;
     if (config.user_recovery && (driver_features & recovery) == recovery)
         info.flags |= config.reissue ? recovery : uapi::kFlagUserRecovery;
+    if (config.user_copy && (driver_features & uapi::kFlagUserCopy) && info.max_io_buf_bytes <= uapi::kUserCopyMaxBytes)
+        info.flags |= uapi::kFlagUserCopy;
     info.ublksrv_flags = config.cookie;
     return info;
 }

@@ -58,10 +58,25 @@ Status Queue::setup() {
     rc = io_uring_register_files(&ring_, &fd, 1);
     if (rc < 0) return make_error(-rc, where + ": io_uring_register_files: " + std::strerror(-rc));
 
-    auto mem = backend_.allocate_io_memory(std::size_t(depth_) * buffer_bytes_);
-    if (!mem) return make_error(mem.error().code, where + ": I/O buffers: " + mem.error().message);
-    if (mem->size < std::size_t(depth_) * buffer_bytes_) return make_error(ENOMEM, where + ": I/O buffers too small");
-    buffers_ = mem->base;
+    user_copy_ = device_.user_copy();
+    if (user_copy_) {
+        auto pool = backend_.io_pool();
+        if (!pool) return make_error(pool.error().code, where + ": " + pool.error().message);
+        pool_ = *pool;
+        if (pool_->capacity() < buffer_bytes_)
+            return make_error(EINVAL, where + ": I/O memory pool (" + std::to_string(pool_->capacity()) +
+                                          " bytes) smaller than the largest request (" + std::to_string(buffer_bytes_) + ")");
+        slices_.resize(depth_);
+        for (std::uint16_t tag = 0; tag < depth_; ++tag) {
+            slices_[tag].queue = this;
+            slices_[tag].tag = tag;
+        }
+    } else {
+        auto mem = backend_.allocate_io_memory(std::size_t(depth_) * buffer_bytes_);
+        if (!mem) return make_error(mem.error().code, where + ": I/O buffers: " + mem.error().message);
+        if (mem->size < std::size_t(depth_) * buffer_bytes_) return make_error(ENOMEM, where + ": I/O buffers too small");
+        buffers_ = mem->base;
+    }
 
     requests_.resize(depth_);
     tags_.assign(depth_, TagState::Fetching);
@@ -100,7 +115,8 @@ void Queue::queue_command(std::uint16_t tag, std::uint32_t cmd_op, std::int32_t 
     cmd.q_id = queue_id_;
     cmd.tag = tag;
     cmd.result = result;
-    cmd.addr = reinterpret_cast<std::uintptr_t>(buffers_ + std::size_t(tag) * buffer_bytes_);
+    // With user copy the driver wants no address (it refuses one).
+    cmd.addr = user_copy_ ? 0 : reinterpret_cast<std::uintptr_t>(buffers_ + std::size_t(tag) * buffer_bytes_);
     encode_io_sqe(*sqe, cmd_op, cmd, kCharFixedIndex, io_user_data(tag));
     tags_[tag] = TagState::Fetching;
     ++unsubmitted_;
@@ -148,35 +164,130 @@ void Queue::on_ring_readable() {
     for (;;) {
         unsigned n = io_uring_peek_batch_cqe(&ring_, cqes, 64);
         if (n == 0) break;
-        for (unsigned i = 0; i < n; ++i) handle_cqe(io_user_data_tag(cqes[i]->user_data), cqes[i]->res);
+        for (unsigned i = 0; i < n; ++i) handle_cqe(cqes[i]->user_data, cqes[i]->res);
         io_uring_cq_advance(&ring_, n);
     }
     if (unsubmitted_ > 0) schedule_flush();
 }
 
-void Queue::handle_cqe(std::uint16_t tag, int res) {
+void Queue::handle_cqe(std::uint64_t user_data, int res) {
+    const std::uint16_t tag = io_user_data_tag(user_data);
     if (tag >= depth_) return;
+    if (const IoKind kind = io_user_data_kind(user_data); kind != IoKind::Command) return copy_done(tag, kind, res);
     if (res == -ENODEV) {  // the device is going away: the tag is not fetched again
         tags_[tag] = TagState::Dead;
         return;
     }
     if (res != uapi::kIoResOk) {
-        ISER_LOG_ERROR(log_, "ublk queue %d/%u: tag %u: command failed: %s", device_.id(), unsigned(queue_id_),
-                       unsigned(tag), res < 0 ? std::strerror(-res) : "unexpected result");
+        ISER_LOG_ERROR(log_, "ublk queue %d/%u: tag %u (state %d): command failed: %s", device_.id(), unsigned(queue_id_),
+                       unsigned(tag), int(tags_[tag]), res < 0 ? std::strerror(-res) : "unexpected result");
         tags_[tag] = TagState::Dead;
         return;
     }
     BlockRequest& request = requests_[tag];
-    int mapped = map_descriptor(descs_[tag], buffers_ + std::size_t(tag) * buffer_bytes_, buffer_bytes_, request);
+    std::uint8_t* fixed = user_copy_ ? nullptr : buffers_ + std::size_t(tag) * buffer_bytes_;
+    int mapped = map_descriptor(descs_[tag], fixed, buffer_bytes_, request);
     if (mapped != 0) {
         ++stats_.errors;
         queue_command(tag, uapi::kIoCommitAndFetchReq, mapped);
         return;
     }
-    tags_[tag] = TagState::InBackend;
     ++in_flight_;
     ++stats_.requests;
+    const bool has_data = request.op == BlockOp::Read || request.op == BlockOp::Write;
+    if (!user_copy_ || !has_data || request.length == 0) return start_request(tag);
+    TagSlice& t = slices_[tag];
+    t.bytes = request.length;
+    std::uint8_t* slice = pool_->acquire(t.bytes, t);
+    if (!slice) {
+        tags_[tag] = TagState::WaitingSlice;  // slice_granted() goes on when the pool has room
+        return;
+    }
+    t.slice = slice;
+    start_request(tag);
+}
+
+void Queue::slice_granted(TagSlice& t, std::uint8_t* slice) {
+    t.slice = slice;
+    if (closed_) return release_slice(t.tag);
+    start_request(t.tag);
+    schedule_flush();  // granted from another request's completion: its copy-in must go out too
+}
+
+void Queue::start_request(std::uint16_t tag) {
+    BlockRequest& request = requests_[tag];
+    if (user_copy_ && slices_[tag].slice) {
+        request.buffer = slices_[tag].slice;
+        if (request.op == BlockOp::Write) {
+            // The data is still in the kernel: read it into the slice first (copy_done goes on).
+            if (!queue_copy(tag, IoKind::CopyIn)) {
+                release_slice(tag);
+                --in_flight_;
+                ++stats_.errors;
+                queue_command(tag, uapi::kIoCommitAndFetchReq, -EIO);
+            }
+            return;
+        }
+    }
+    tags_[tag] = TagState::InBackend;
     backend_.submit(request);  // completes later on this thread, never inside submit()
+}
+
+// An io_uring read (CopyIn: a WRITE's data into the slice) or write (CopyOut: a READ's data to
+// the request) on /dev/ublkcN at the tag's user-copy offset. A READ's commit is queued only
+// when its copy has completed, not linked to it (IOSQE_IO_LINK): with the commit linked, the
+// 6.12 driver failed commits with EBUSY under 4k randread at QD32 in the lab, and fio hung.
+bool Queue::queue_copy(std::uint16_t tag, IoKind kind) {
+    io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
+    if (!sqe) {
+        flush();
+        sqe = io_uring_get_sqe(&ring_);
+    }
+    if (!sqe) return false;
+    const TagSlice& t = slices_[tag];
+    const std::uint64_t offset = uapi::user_copy_offset(queue_id_, tag);
+    if (kind == IoKind::CopyIn) io_uring_prep_read(sqe, kCharFixedIndex, t.slice, t.bytes, offset);
+    else io_uring_prep_write(sqe, kCharFixedIndex, t.slice, t.bytes, offset);
+    sqe->flags |= IOSQE_FIXED_FILE;
+    io_uring_sqe_set_data64(sqe, io_user_data(tag, kind));
+    tags_[tag] = kind == IoKind::CopyIn ? TagState::CopyingIn : TagState::CopyingOut;
+    ++unsubmitted_;
+    ++copies_;
+    schedule_flush();
+    return true;
+}
+
+void Queue::copy_done(std::uint16_t tag, IoKind kind, int res) {
+    const bool whole = res >= 0 && std::uint32_t(res) == slices_[tag].bytes;
+    --copies_;
+    if (kind == IoKind::CopyOut) {
+        // The data is in the request (or not: the request fails). Now the driver may have it.
+        if (!whole)
+            ISER_LOG_ERROR(log_, "ublk queue %d/%u: tag %u: copying read data to the request: %s", device_.id(),
+                           unsigned(queue_id_), unsigned(tag), res < 0 ? std::strerror(-res) : "short copy");
+        release_slice(tag);
+        if (!whole) ++stats_.errors;
+        queue_command(tag, uapi::kIoCommitAndFetchReq, whole ? slices_[tag].commit : -EIO);
+        return finish_if_stopping();
+    }
+    if (!whole) {
+        ISER_LOG_ERROR(log_, "ublk queue %d/%u: tag %u: copying write data from the request: %s", device_.id(),
+                       unsigned(queue_id_), unsigned(tag), res < 0 ? std::strerror(-res) : "short copy");
+        release_slice(tag);
+        --in_flight_;
+        ++stats_.errors;
+        queue_command(tag, uapi::kIoCommitAndFetchReq, -EIO);
+        return finish_if_stopping();
+    }
+    tags_[tag] = TagState::InBackend;
+    backend_.submit(requests_[tag]);
+}
+
+void Queue::release_slice(std::uint16_t tag) {
+    TagSlice& t = slices_[tag];
+    if (!t.slice) return;
+    std::uint8_t* s = std::exchange(t.slice, nullptr);
+    pool_->release(s, t.bytes);  // may grant a waiting request, of this queue or another
 }
 
 void Queue::complete(BlockRequest& request, int result) {
@@ -185,8 +296,21 @@ void Queue::complete(BlockRequest& request, int result) {
     std::int32_t res = commit_result(request, result);
     if (res < 0) ++stats_.errors;
     if (closed_) return;
+    if (user_copy_ && slices_[tag].slice) {
+        // A good READ's data goes to the request first; copy_done() commits once it is there.
+        if (request.op == BlockOp::Read && res >= 0 && queue_copy(tag, IoKind::CopyOut)) {
+            slices_[tag].commit = res;
+            return finish_if_stopping();
+        }
+        release_slice(tag);
+        if (request.op == BlockOp::Read && res >= 0) res = -EIO;  // no SQE for the copy
+    }
     queue_command(tag, uapi::kIoCommitAndFetchReq, res);
-    if (stopping_ && in_flight_ == 0) {
+    finish_if_stopping();
+}
+
+void Queue::finish_if_stopping() {
+    if (stopping_ && in_flight_ == 0 && copies_ == 0) {
         flush();
         close_now();
         return;
@@ -201,7 +325,7 @@ void Queue::shutdown(std::function<void()> on_closed) {
     }
     stopping_ = true;
     on_closed_ = std::move(on_closed);
-    if (in_flight_ == 0) {
+    if (in_flight_ == 0 && copies_ == 0) {
         flush();
         close_now();
     }
@@ -213,6 +337,13 @@ void Queue::close_now() {
     if (retry_scheduled_) {
         loop_.cancel_timer(retry_timer_);
         retry_scheduled_ = false;
+    }
+    // Requests still waiting for a slice leave the pool's queue; slices of requests whose copy
+    // was in the ring go back (closing the ring ends those copies). Slices of requests still in
+    // the backend stay taken: the backend may still write into them.
+    for (std::uint16_t tag = 0; tag < slices_.size(); ++tag) {
+        if (tags_[tag] == TagState::WaitingSlice) pool_->cancel(slices_[tag]);
+        if (tags_[tag] == TagState::CopyingIn || tags_[tag] == TagState::CopyingOut) release_slice(tag);
     }
     if (ring_ready_) {
         loop_.remove_fd(ring_.ring_fd);

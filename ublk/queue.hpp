@@ -3,11 +3,17 @@
 // Every member function runs on that loop thread (the driver also insists that all commands of
 // a queue come from one thread).
 //
-// Per tag: FETCH_REQ -> CQE (request described in the mmapped descriptor; WRITE data already
-// copied into the tag's buffer) -> BlockRequest -> backend.submit() -> complete() ->
-// COMMIT_AND_FETCH_REQ (the driver copies READ data out of the buffer and fetches the next
-// request for the tag). Commits made during one loop wake-up go to the kernel in a single
-// io_uring_enter, issued from a deferred task after the wake-up's handlers have run.
+// Per tag, with UBLK_F_USER_COPY (every device this daemon creates, when the driver offers it):
+// FETCH_REQ -> CQE (request described in the mmapped descriptor) -> a slice of the backend's
+// io_pool() sized to the request (or wait for one: backpressure) -> WRITE: an io_uring read of
+// the data from /dev/ublkcN into the slice -> BlockRequest -> backend.submit() -> complete() ->
+// READ: an io_uring write of the data to /dev/ublkcN, linked to COMMIT_AND_FETCH_REQ (the
+// driver fetches the next request for the tag) -> the slice goes back to the pool. So tags cost
+// no memory; a lane's I/O memory is its pool's cap, shared by every device on it.
+// Without USER_COPY (a device an older iserd created, taken over after a restart): each tag owns
+// a buffer of the largest I/O and the driver copies the data in and out of it.
+// Commands and copies made during one loop wake-up go to the kernel in a single io_uring_enter,
+// issued from a deferred task after the wake-up's handlers have run.
 #pragma once
 #include <liburing.h>
 
@@ -18,8 +24,10 @@
 
 #include "common/block_backend.hpp"
 #include "common/event_loop.hpp"
+#include "common/io_slice_pool.hpp"
 #include "common/log.hpp"
 #include "common/result.hpp"
+#include "ublk/sqe_encoding.hpp"
 #include "ublk/ublk_uapi.hpp"
 
 namespace iser::ublk {
@@ -34,10 +42,10 @@ public:
         std::uint64_t submit_calls = 0;  // io_uring_enter calls for commits
     };
 
-    // Loop thread. Maps the descriptors, creates the ring (with /dev/ublkcN registered),
-    // takes depth * max_io_buf_bytes from backend.allocate_io_memory() for the tags' buffers,
-    // posts FETCH_REQ for every tag and adds the ring fd to the loop. The Device must outlive
-    // the Queue.
+    // Loop thread. Maps the descriptors, creates the ring (with /dev/ublkcN registered), takes
+    // the backend's io_pool() (user copy) or depth * max_io_buf_bytes from
+    // backend.allocate_io_memory() for the tags' buffers, posts FETCH_REQ for every tag and adds
+    // the ring fd to the loop. The Device, and the pool, must outlive the Queue.
     static Result<std::unique_ptr<Queue>> create(Device& device, std::uint16_t queue_id, EventLoop& loop,
                                                  BlockBackend& backend, Logger& log);
     // Loop thread. Closes at once if still open: only after closed() unless the backend can
@@ -56,13 +64,28 @@ public:
     const Stats& stats() const { return stats_; }
 
 private:
-    enum class TagState : std::uint8_t { Fetching, InBackend, Dead };
+    enum class TagState : std::uint8_t { Fetching, WaitingSlice, CopyingIn, InBackend, CopyingOut, Dead };
+    // A tag's slice of the pool (user copy), and its place in the pool's wait queue.
+    struct TagSlice final : IoSliceWaiter {
+        Queue* queue = nullptr;
+        std::uint16_t tag = 0;
+        std::uint8_t* slice = nullptr;
+        std::uint32_t bytes = 0;
+        std::int32_t commit = 0;  // a READ's result, committed once its data is copied out
+        void slice_granted(std::uint8_t* s) override { queue->slice_granted(*this, s); }
+    };
 
     Queue(Device& device, std::uint16_t queue_id, EventLoop& loop, BlockBackend& backend, Logger& log);
     Status setup();
     void complete(BlockRequest& request, int result) override;  // backend, loop thread
     void on_ring_readable();
-    void handle_cqe(std::uint16_t tag, int res);
+    void handle_cqe(std::uint64_t user_data, int res);
+    void slice_granted(TagSlice& t, std::uint8_t* slice);
+    void start_request(std::uint16_t tag);  // the request has its slice (or needs none)
+    void copy_done(std::uint16_t tag, IoKind kind, int res);
+    void release_slice(std::uint16_t tag);
+    bool queue_copy(std::uint16_t tag, IoKind kind);
+    void finish_if_stopping();  // closes once stopping and nothing is in flight, else flushes soon
     void queue_command(std::uint16_t tag, std::uint32_t cmd_op, std::int32_t result);
     void schedule_flush();
     void flush();
@@ -83,9 +106,13 @@ private:
     std::uint8_t* buffers_ = nullptr;      // depth_ * buffer_bytes_, from backend.allocate_io_memory()
     std::vector<BlockRequest> requests_;   // one per tag, owned here while the backend works
     std::vector<TagState> tags_;
+    bool user_copy_ = false;
+    IoSlicePool* pool_ = nullptr;          // user copy: the lane's pool (backend_.io_pool())
+    std::vector<TagSlice> slices_;         // user copy: one per tag
 
-    std::uint32_t in_flight_ = 0;          // tags in the backend
-    std::uint32_t unsubmitted_ = 0;        // SQEs prepared since the last io_uring_enter
+    std::uint32_t in_flight_ = 0;          // tags between their request and its commit
+    std::uint32_t unsubmitted_ = 0;
+    std::uint32_t copies_ = 0;             // user copy: reads/writes of request data in the ring        // SQEs prepared since the last io_uring_enter
     bool flush_scheduled_ = false;
     bool retry_scheduled_ = false;    // a timer retries a submit the kernel refused
     EventLoop::TimerId retry_timer_ = 0;

@@ -189,6 +189,18 @@ struct IoDesc {                     // struct ublksrv_io_desc
 };
 static_assert(sizeof(IoDesc) == 24 && offsetof(IoDesc, start_sector) == 8 && offsetof(IoDesc, addr) == 16);
 
+// UBLK_F_USER_COPY: the server moves a request's data itself with read (WRITE requests) or write
+// (READ requests) on /dev/ublkcN at this offset, while it owns the request. The commands then
+// carry no buffer address (addr must be 0).
+constexpr std::uint64_t kUserCopyBase = 0x80000000ull;   // UBLKSRV_IO_BUF_OFFSET
+constexpr unsigned kUserCopyTagShift = 25;               // UBLK_TAG_OFF (UBLK_IO_BUF_BITS)
+constexpr unsigned kUserCopyQueueShift = 25 + 16;        // UBLK_QID_OFF
+constexpr std::uint32_t kUserCopyMaxBytes = 1u << 25;    // a request's data must fit below the tag bits
+constexpr std::uint64_t user_copy_offset(std::uint16_t queue, std::uint16_t tag) {
+    return kUserCopyBase + (std::uint64_t(queue) << kUserCopyQueueShift) + (std::uint64_t(tag) << kUserCopyTagShift);
+}
+static_assert(user_copy_offset(1, 2) == 0x80000000ull + (1ull << 41) + (2ull << 25));
+
 constexpr std::uint8_t kOpRead = 0;
 constexpr std::uint8_t kOpWrite = 1;
 constexpr std::uint8_t kOpFlush = 2;

@@ -22,6 +22,7 @@ public:
 
     const BlockGeometry& geometry() const override { return geometry_; }
     Result<IoMemory> allocate_io_memory(std::size_t bytes) override { return session_.allocate_io_memory(bytes); }
+    Result<IoSlicePool*> io_pool() override { return session_.io_pool(); }
     std::uint32_t queue_depth() const override { return std::uint32_t(ops_.size()); }
     void submit(BlockRequest& request) override;
 

@@ -61,6 +61,15 @@ void Session::cancel_start(const Error& why) {
     drop_connection(why);
 }
 
+Result<IoSlicePool*> Session::io_pool() {
+    if (!io_pool_) {
+        auto region = allocate_io_memory(config_.io_memory_bytes);
+        if (!region) return make_error(region.error().code, "I/O memory pool: " + region.error().message);
+        io_pool_ = std::make_unique<IoSlicePool>(*region);
+    }
+    return io_pool_.get();
+}
+
 Result<IoMemory> Session::allocate_io_memory(std::size_t bytes) {
     auto mem = io_memory_.allocate(bytes);
     if (!mem) return mem;

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "common/event_loop.hpp"
+#include "common/io_slice_pool.hpp"
 #include "common/log.hpp"
 #include "initiator/datamover/datamover.hpp"
 #include "initiator/datamover/io_memory_pool.hpp"
@@ -60,6 +61,8 @@ struct SessionConfig {
     std::chrono::milliseconds reconnect_delay_first{1000};
     std::chrono::milliseconds reconnect_delay_max{30000};
     std::uint32_t max_tasks = 128;                  // ITT table size: commands in flight
+    // The cap of io_pool(): payload memory shared by every LUN and frontend of this session.
+    std::size_t io_memory_bytes = std::size_t(32) << 20;
 };
 
 // Counters for the daemon; read on the loop thread.
@@ -126,6 +129,9 @@ public:
     const char* transport_name() const { return datamover_ ? datamover_->transport_name() : "none"; }
     // Payload memory for tasks: lives as long as the session, usable by every connection it makes.
     Result<IoMemory> allocate_io_memory(std::size_t bytes);
+    // The bounded pool requests take their payload from (config().io_memory_bytes, one region
+    // registered once per connection). Made on first use.
+    Result<IoSlicePool*> io_pool();
     // Commands the target holds (sent, not answered).
     std::uint32_t tasks_in_flight() const { return tasks_.in_use(); }
     // Commands accepted but not sent: waiting for the CmdSN window, or held while reconnecting.
@@ -203,6 +209,7 @@ private:
     SessionConfig config_;
     DatamoverFactory factory_;
     datamover::IoMemoryPool io_memory_;  // declared before datamover_: outlives it
+    std::unique_ptr<IoSlicePool> io_pool_;  // carves one region of io_memory_
     std::unique_ptr<datamover::Datamover> datamover_;
     State state_ = State::Idle;
 

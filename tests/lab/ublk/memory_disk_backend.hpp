@@ -17,6 +17,7 @@
 
 #include "common/block_backend.hpp"
 #include "common/event_loop.hpp"
+#include "common/io_slice_pool.hpp"
 
 namespace iser::lab {
 
@@ -79,6 +80,14 @@ public:
         io_memory_.push_back(IoMemory{static_cast<std::uint8_t*>(p), bytes});
         return io_memory_.back();
     }
+    Result<IoSlicePool*> io_pool() override {
+        if (!pool_) {
+            auto region = allocate_io_memory(std::size_t(queue_depth()) * geometry().max_io_bytes);
+            if (!region) return region.take_error();
+            pool_ = std::make_unique<IoSlicePool>(*region);
+        }
+        return pool_.get();
+    }
 
     void submit(BlockRequest& r) override {
         int result = execute(r);
@@ -112,6 +121,7 @@ private:
     BlockGeometry geometry_;
     std::chrono::milliseconds latency_;
     std::vector<IoMemory> io_memory_;
+    std::unique_ptr<IoSlicePool> pool_;
 };
 
 }  // namespace iser::lab

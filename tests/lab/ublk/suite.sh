@@ -111,7 +111,7 @@ lab_log "ublk: blkdiscard and blkdiscard --zeroout OK"
 # performance on the memory disk (reference: ublksrv's null target ~11,800 IOPS in this lab)
 fio --name=randread-qd32 --filename="$disk" --ioengine=io_uring --direct=1 --rw=randread --bs=4k \
     --iodepth=32 --eta=never --size=256M --time_based --runtime=10 --output-format=json --output="$work/perf.json" ||
-  lab_die "fio randread QD32 failed"
+  { lab_tail_log "$work/log"; lab_die "fio randread QD32 failed"; }
 iops=$(jq '.jobs[0].read.iops | floor' "$work/perf.json")
 lab_log "ublk: PERF 4k randread QD32, 1 queue, memory disk: $iops IOPS"
 stop_disk

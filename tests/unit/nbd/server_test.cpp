@@ -45,6 +45,7 @@ public:
     ReorderingBackend(EventLoop& loop, BlockGeometry g) : loop_(loop), memory_(loop, std::move(g)), inner_(*this) {}
     const BlockGeometry& geometry() const override { return memory_.geometry(); }
     Result<IoMemory> allocate_io_memory(std::size_t bytes) override { return memory_.allocate_io_memory(bytes); }
+    Result<IoSlicePool*> io_pool() override { return memory_.io_pool(); }
     std::uint32_t queue_depth() const override { return 8; }
     void submit(BlockRequest& r) override {
         ++submitted;

@@ -32,7 +32,17 @@ TEST_CASE("dev info: queues, depth, auto id, page-rounded buffer size, ioctl enc
     CHECK(info->queue_depth == 64);
     CHECK(info->dev_id == 0xFFFFFFFFu);
     CHECK(info->max_io_buf_bytes == (1u << 20));
-    CHECK(info->flags == (uapi::kFlagCmdIoctlEncode | uapi::kFlagUserRecovery | uapi::kFlagUserRecoveryReissue));
+    CHECK(info->flags ==
+          (uapi::kFlagCmdIoctlEncode | uapi::kFlagUserRecovery | uapi::kFlagUserRecoveryReissue | uapi::kFlagUserCopy));
+}
+
+TEST_CASE("dev info: USER_COPY when offered and asked for") {
+    DeviceConfig c;
+    c.geometry = disk(1 << 30);
+    CHECK((build_dev_info(c, 0x1fe)->flags & uapi::kFlagUserCopy) != 0);
+    CHECK((build_dev_info(c, 0x1fe & ~uapi::kFlagUserCopy)->flags & uapi::kFlagUserCopy) == 0);  // not offered
+    c.user_copy = false;
+    CHECK((build_dev_info(c, 0x1fe)->flags & uapi::kFlagUserCopy) == 0);
 }
 
 TEST_CASE("dev info: recovery only when asked for and offered; bad depth refused") {
@@ -44,7 +54,7 @@ TEST_CASE("dev info: recovery only when asked for and offered; bad depth refused
     CHECK(no_driver_support->flags == uapi::kFlagCmdIoctlEncode);
     CHECK(no_driver_support->dev_id == 7);
     c.user_recovery = false;
-    CHECK(build_dev_info(c, 0x1fe)->flags == uapi::kFlagCmdIoctlEncode);
+    CHECK(build_dev_info(c, 0x1fe)->flags == (uapi::kFlagCmdIoctlEncode | uapi::kFlagUserCopy));
     c.depth = 0;
     CHECK(build_dev_info(c, 0x1fe).error().code == EINVAL);
     c.depth = 4097;
@@ -58,7 +68,7 @@ TEST_CASE("dev info: USER_RECOVERY without REISSUE on request; the cookie goes t
     c.cookie = 0x9f2c6a0e5d4b1a77ull;
     auto info = build_dev_info(c, 0x1fe);
     REQUIRE(info);
-    CHECK(info->flags == (uapi::kFlagCmdIoctlEncode | uapi::kFlagUserRecovery));
+    CHECK(info->flags == (uapi::kFlagCmdIoctlEncode | uapi::kFlagUserRecovery | uapi::kFlagUserCopy));
     CHECK(info->ublksrv_flags == 0x9f2c6a0e5d4b1a77ull);
     // the cookie sits at byte 32 of the 64-byte ADD_DEV payload, where the driver keeps it
     std::uint8_t raw[64];
