@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Many LUNs on one host, memory bounded by the configured cap (#15):
+# 1. 64 LUNs of one LIO target over iSER: all attach as ublk devices; fio crc32c verify on all 64
+#    at once; iserd's pinned memory (VmPin) and RSS, sampled throughout, stay under
+#    lanes x --io-memory plus the fixed overhead iserd(8) states; logout removes every device.
+# 2. Pool exhaustion: --io-memory 1M, 1 MiB writes at QD128 on 4 devices at once: requests wait
+#    for the pool (no error, no deadlock) and verify passes.
+set -euo pipefail
+source "$LAB_LIB/lab.sh"
+source "$(dirname "$0")/../lib.sh"
+sampler=''
+cleanup() {
+    local rc=$?
+    [ -z "$sampler" ] || kill "$sampler" 2>/dev/null || true
+    (exit $rc)
+    iser_cleanup
+}
+trap cleanup EXIT
+lab_modprobe ublk_drv
+lab_rxe_up
+
+# iserd --io-memory for this case; iser_start's own command line plus the flag.
+iser_start_with() {
+    mkdir -p /run/iser
+    "$ISERD" --foreground --socket "$ISERD_SOCKET" --initiator-name "$LAB_INITIATOR_IQN" "$@" >>/tmp/iserd.log 2>&1 &
+    ISERD_PID=$!
+    lab_wait_for 10 "iserd's control socket" test -S "$ISERD_SOCKET"
+}
+kib_of() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
+# Samples VmPin and VmRSS of iserd every 0.2 s into FILE ("pin rss" in KiB per line).
+start_sampler() {
+    (while kill -0 "$ISERD_PID" 2>/dev/null; do echo "$(kib_of "$ISERD_PID" VmPin) $(kib_of "$ISERD_PID" VmRSS)"; sleep 0.2; done) >"$1" &
+    sampler=$!
+}
+stop_sampler() { kill "$sampler" 2>/dev/null || true; wait "$sampler" 2>/dev/null || true; sampler=''; }
+
+# fio verify on every device at once: FILE BS QD SIZE DEVICE...
+fio_all() {
+    local bs=$1 qd=$2 size=$3
+    shift 3
+    local args=() d
+    for d in "$@"; do args+=(--name="$(basename "$d")" --filename="$d"); done
+    fio --ioengine=io_uring --direct=1 --rw=randwrite --bs="$bs" --iodepth="$qd" --size="$size" \
+        --verify=crc32c --verify_fatal=1 --do_verify=1 --eta=never --group_reporting "${args[@]}" >/tmp/fio-all.log 2>&1 \
+        || { tail -n 30 /tmp/fio-all.log; return 1; }
+}
+
+# ---- 1. 64 LUNs --------------------------------------------------------------------------
+luns=64 io_memory_mib=16
+iqn=$(lab_lio_target many --iser "$LAB_ADDR1:3260" --luns $luns --size 8M) || lab_die "target setup failed"
+iser_start_with --io-memory ${io_memory_mib}M
+start_sampler /tmp/mem.samples
+t0=$(date +%s%N)
+mapfile -t devs < <("$ISERCTL" login --portal "$LAB_ADDR1" --target "$iqn" --transport iser)
+attach_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+[ ${#devs[@]} -eq $luns ] || lab_die "expected $luns devices, got ${#devs[@]}"
+[ "$(printf '%s\n' "${devs[@]}" | sort -u | wc -l)" = $luns ] || lab_die "devices are not distinct"
+for d in "${devs[@]}"; do [[ $d =~ ^/dev/ublkb[0-9]+$ ]] && [ -b "$d" ] || lab_die "'$d' is not a ublk device"; done
+# One session (lane) per ublk queue: the number of queues is the number of pools.
+queues=$(ls -d /sys/block/"$(basename "${devs[0]}")"/mq/*/ | wc -l)
+fds=$(ls /proc/$ISERD_PID/fd | wc -l)
+lab_log "$luns LUNs attached in $attach_ms ms ($queues queues per device); iserd holds $fds fds"
+fio_all 4k-128k 4 2M "${devs[@]}" || lab_die "fio verify on all $luns devices failed"
+lab_log "fio crc32c verify on all $luns devices at once: OK"
+stop_sampler
+read -r max_pin max_rss < <(awk '$1 > p { p = $1 } $2 > r { r = $2 } END { print p + 0, r + 0 }' /tmp/mem.samples)
+# The contract (iserd(8), RESOURCES): pinned memory is at most queues x --io-memory plus 8 MiB
+# (send/receive buffers, per-LUN scratch); RSS at most that plus 64 MiB (code, heap, stacks).
+[ "$queues" -ge 1 ] || lab_die "no queues found for ${devs[0]}"
+cap_kib=$(( queues * io_memory_mib * 1024 ))
+lab_log "iserd peak VmPin ${max_pin} kB, VmRSS ${max_rss} kB; cap ${queues} x ${io_memory_mib} MiB = ${cap_kib} kB"
+[ "$max_pin" -le $(( cap_kib + 8 * 1024 )) ] || lab_die "VmPin ${max_pin} kB is over the cap plus 8 MiB"
+[ "$max_rss" -le $(( cap_kib + 72 * 1024 )) ] || lab_die "VmRSS ${max_rss} kB is over the cap plus 72 MiB"
+t0=$(date +%s%N)
+"$ISERCTL" logout --target "$iqn" >/dev/null
+logout_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+no_ublk_devices_left || lab_die "ublk devices left after logout"
+lab_log "logout of $luns LUNs in $logout_ms ms; no device left"
+iser_stop
+lab_lio_teardown many
+
+# ---- 2. a 1 MiB pool, 1 MiB writes at QD128 on 4 devices ------------------------------------
+iqn=$(lab_lio_target tiny --iser "$LAB_ADDR1:3260" --luns 4 --size 16M) || lab_die "target setup failed"
+iser_start_with --io-memory 1M
+mapfile -t devs < <("$ISERCTL" login --portal "$LAB_ADDR1" --target "$iqn" --transport iser)
+[ ${#devs[@]} -eq 4 ] || lab_die "expected 4 devices, got ${#devs[@]}"
+timeout 300 bash -c "$(declare -f fio_all); fio_all 1M 128 16M ${devs[*]}" || lab_die "fio verify with a 1 MiB pool failed or hung"
+errors=$("$ISERCTL" stats --interval 0 --json | jq '[.devices[].errors // 0] | add')
+[ "${errors:-0}" = 0 ] || lab_die "$errors I/O errors with a 1 MiB pool"
+lab_log "1 MiB pool, 1 MiB writes at QD128 on 4 devices: verify OK, no error"
+"$ISERCTL" logout --all >/dev/null
+no_ublk_devices_left || lab_die "ublk devices left after logout"
