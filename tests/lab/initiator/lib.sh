@@ -5,10 +5,10 @@ ISERD=$BUILD_DIR/iserd
 ISERCTL=$BUILD_DIR/iserctl
 export ISERD_SOCKET=/run/iser/iserd.sock
 
-iser_start() {
+iser_start() {  # iser_start [ISERD OPTION...]
     [ -x "$ISERD" ] && [ -x "$ISERCTL" ] || lab_die "$ISERD or $ISERCTL is not built"
     mkdir -p /run/iser
-    "$ISERD" --foreground --socket "$ISERD_SOCKET" --initiator-name "$LAB_INITIATOR_IQN" >>/tmp/iserd.log 2>&1 &
+    "$ISERD" --foreground --socket "$ISERD_SOCKET" --initiator-name "$LAB_INITIATOR_IQN" "$@" >>/tmp/iserd.log 2>&1 &
     ISERD_PID=$!
     lab_wait_for 10 "iserd's control socket" test -S "$ISERD_SOCKET"
 }

@@ -19,13 +19,6 @@ trap cleanup EXIT
 lab_modprobe ublk_drv
 lab_rxe_up
 
-# iserd --io-memory for this case; iser_start's own command line plus the flag.
-iser_start_with() {
-    mkdir -p /run/iser
-    "$ISERD" --foreground --socket "$ISERD_SOCKET" --initiator-name "$LAB_INITIATOR_IQN" "$@" >>/tmp/iserd.log 2>&1 &
-    ISERD_PID=$!
-    lab_wait_for 10 "iserd's control socket" test -S "$ISERD_SOCKET"
-}
 kib_of() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
 # Samples VmPin and VmRSS of iserd every 0.2 s into FILE ("pin rss" in KiB per line).
 start_sampler() {
@@ -48,7 +41,7 @@ fio_all() {
 # ---- 1. 64 LUNs --------------------------------------------------------------------------
 luns=64 io_memory_mib=16
 iqn=$(lab_lio_target many --iser "$LAB_ADDR1:3260" --luns $luns --size 8M) || lab_die "target setup failed"
-iser_start_with --io-memory ${io_memory_mib}M
+iser_start --io-memory ${io_memory_mib}M
 start_sampler /tmp/mem.samples
 t0=$(date +%s%N)
 mapfile -t devs < <("$ISERCTL" login --portal "$LAB_ADDR1" --target "$iqn" --transport iser)
@@ -81,7 +74,7 @@ lab_lio_teardown many
 
 # ---- 2. a 1 MiB pool, 1 MiB writes at QD128 on 4 devices ------------------------------------
 iqn=$(lab_lio_target tiny --iser "$LAB_ADDR1:3260" --luns 4 --size 16M) || lab_die "target setup failed"
-iser_start_with --io-memory 1M
+iser_start --io-memory 1M
 mapfile -t devs < <("$ISERCTL" login --portal "$LAB_ADDR1" --target "$iqn" --transport iser)
 [ ${#devs[@]} -eq 4 ] || lab_die "expected 4 devices, got ${#devs[@]}"
 timeout 300 bash -c "$(declare -f fio_all); fio_all 1M 128 16M ${devs[*]}" || lab_die "fio verify with a 1 MiB pool failed or hung"
