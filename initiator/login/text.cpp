@@ -1,5 +1,7 @@
 #include "initiator/login/text.hpp"
 
+#include "common/iscsi_name.hpp"
+
 #include <charconv>
 
 namespace iser::login {
@@ -157,10 +159,17 @@ Result<std::vector<SendTargetsEntry>> parse_send_targets(Bytes data) {
     for (const auto& [key, value] : *keys) {
         if (key == "TargetName") {
             if (value.empty()) return make_error(EPROTO, "SendTargets answer has an empty TargetName");
+            if (auto valid = validate_iscsi_name(value); !valid)
+                return make_error(EPROTO, "SendTargets answer: " + valid.error().message);
+            if (out.size() == kMaxSendTargets)
+                return make_error(EPROTO, "SendTargets answer lists more than " + std::to_string(kMaxSendTargets) + " targets");
             out.push_back(SendTargetsEntry{value, {}});
         } else if (key == "TargetAddress") {
             if (out.empty())
                 return make_error(EPROTO, "SendTargets answer has TargetAddress before any TargetName");
+            if (out.back().portals.size() == kMaxPortalsPerTarget)
+                return make_error(EPROTO, "SendTargets answer lists more than " + std::to_string(kMaxPortalsPerTarget) +
+                                              " portals for " + out.back().target_name);
             auto portal = parse_target_address(value);
             if (!portal) return portal.take_error();
             out.back().portals.push_back(std::move(*portal));

@@ -52,7 +52,12 @@ struct SendTargetsEntry {
 Result<Portal> parse_target_address(std::string_view value);
 
 // Parses the answer to SendTargets=All: each TargetName= starts an entry, the TargetAddress=
-// keys that follow belong to it. Other keys (TargetAlias...) are ignored.
+// keys that follow belong to it. Other keys (TargetAlias...) are ignored. The answer is the
+// target's word: every TargetName must be a valid iSCSI name (223 bytes at most), and an answer
+// with more than kMaxSendTargets targets or kMaxPortalsPerTarget portals for one is refused
+// (EPROTO), so that a hostile target cannot make us copy kilobytes of names per portal.
+inline constexpr std::size_t kMaxSendTargets = 1024;
+inline constexpr std::size_t kMaxPortalsPerTarget = 64;
 Result<std::vector<SendTargetsEntry>> parse_send_targets(Bytes data);
 
 }  // namespace iser::login

@@ -135,3 +135,24 @@ TEST_CASE("parse_send_targets rejects orphan addresses and bad text") {
     CHECK_FALSE(parse_send_targets(bytes_of("TargetName=iqn.x"sv)).ok());
     CHECK(parse_send_targets({}).value().empty());
 }
+
+TEST_CASE("parse_send_targets refuses invalid or oversized names and too many targets or portals") {
+    std::string huge = "TargetName=iqn.2003-01.org.example:" + std::string(8000, 'a');
+    huge.push_back('\0');
+    auto r = parse_send_targets(bytes_of(huge));
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code == EPROTO);
+    CHECK_FALSE(parse_send_targets(bytes_of("TargetName=not-a-name\0"sv)).ok());
+
+    std::string many;
+    for (std::size_t i = 0; i <= kMaxSendTargets; ++i) many += "TargetName=iqn.2003-01.org.example:t" + std::to_string(i) + '\0';
+    auto too_many = parse_send_targets(bytes_of(many));
+    REQUIRE_FALSE(too_many.ok());
+    CHECK(too_many.error().message.find("more than 1024 targets") != std::string::npos);
+
+    std::string portals = std::string("TargetName=iqn.2003-01.org.example:t") + '\0';
+    for (std::size_t i = 0; i <= kMaxPortalsPerTarget; ++i) portals += "TargetAddress=192.0.2.1:" + std::to_string(3260 + i) + ",1" + '\0';
+    auto too_many_portals = parse_send_targets(bytes_of(portals));
+    REQUIRE_FALSE(too_many_portals.ok());
+    CHECK(too_many_portals.error().message.find("more than 64 portals") != std::string::npos);
+}
