@@ -132,7 +132,19 @@ void Queue::schedule_flush() {
 }
 
 void Queue::flush() {
-    while (unsubmitted_ > 0) {
+    submit_pending();
+    // Copies on /dev/ublkcN complete inside io_uring_enter. Taking their completions at once puts
+    // what they release (a READ's commit, a WRITE's backend submission) into this same turn,
+    // instead of one more epoll wake-up later: in the lab that extra turn cost 4k QD1 reads about
+    // 40% of their IOPS. Not from inside reap(): its CQEs are still being handled.
+    for (int round = 0; round < 4 && copies_ > 0 && !reaping_ && !closed_; ++round) {
+        if (reap() == 0) break;
+        submit_pending();
+    }
+}
+
+void Queue::submit_pending() {
+    while (unsubmitted_ > 0 && !closed_) {
         int rc = io_uring_submit(&ring_);
         ++stats_.submit_calls;
         if (rc >= 0) {
@@ -160,14 +172,27 @@ void Queue::flush() {
 }
 
 void Queue::on_ring_readable() {
+    reap();
+    if (unsubmitted_ > 0 && !closed_) schedule_flush();
+}
+
+unsigned Queue::reap() {
     io_uring_cqe* cqes[64];
-    for (;;) {
+    unsigned total = 0;
+    reaping_ = true;
+    while (!closed_) {
         unsigned n = io_uring_peek_batch_cqe(&ring_, cqes, 64);
         if (n == 0) break;
-        for (unsigned i = 0; i < n; ++i) handle_cqe(cqes[i]->user_data, cqes[i]->res);
+        for (unsigned i = 0; i < n; ++i) {
+            handle_cqe(cqes[i]->user_data, cqes[i]->res);
+            if (closed_) break;  // the last request of a stopping queue closed the ring with it
+        }
+        if (closed_) break;
         io_uring_cq_advance(&ring_, n);
+        total += n;
     }
-    if (unsubmitted_ > 0) schedule_flush();
+    reaping_ = false;
+    return total;
 }
 
 void Queue::handle_cqe(std::uint64_t user_data, int res) {

@@ -88,7 +88,9 @@ private:
     void finish_if_stopping();  // closes once stopping and nothing is in flight, else flushes soon
     void queue_command(std::uint16_t tag, std::uint32_t cmd_op, std::int32_t result);
     void schedule_flush();
-    void flush();
+    void flush();           // submits, then takes the completions of copies at once
+    void submit_pending();  // io_uring_submit until the SQ is empty (or the kernel says wait)
+    unsigned reap();        // handles every CQE there is; returns how many
     void close_now();
 
     Device& device_;
@@ -114,6 +116,7 @@ private:
     std::uint32_t unsubmitted_ = 0;
     std::uint32_t copies_ = 0;             // user copy: reads/writes of request data in the ring        // SQEs prepared since the last io_uring_enter
     bool flush_scheduled_ = false;
+    bool reaping_ = false;
     bool retry_scheduled_ = false;    // a timer retries a submit the kernel refused
     EventLoop::TimerId retry_timer_ = 0;
     bool stopping_ = false;
