@@ -251,13 +251,6 @@ void ControlServer::join_workers() {
     for (auto& w : all) w.thread.join();
 }
 
-std::size_t ControlServer::workers_busy() {
-    std::lock_guard<std::mutex> lock(workers_mutex_);
-    std::size_t n = 0;
-    for (const auto& w : workers_) n += !w.done;
-    return n;
-}
-
 void ControlServer::serve_connection(int fd) {
     timeval timeout{kClientIoTimeoutSeconds, 0};
     ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));

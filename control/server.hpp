@@ -44,7 +44,6 @@ public:
     void stop();
     // Waits for the requests in progress to be answered (the Handler bounds each).
     void join_workers();
-    std::size_t workers_busy();
     // Closes the listening socket and removes its file if it is still the one this server bound
     // (done by the destructor too). Connections still being served are not touched.
     void remove_socket();

@@ -245,12 +245,7 @@ void Queue::start_request(std::uint16_t tag) {
         request.buffer = slices_[tag].slice;
         if (request.op == BlockOp::Write) {
             // The data is still in the kernel: read it into the slice first (copy_done goes on).
-            if (!queue_copy(tag, IoKind::CopyIn)) {
-                release_slice(tag);
-                --in_flight_;
-                ++stats_.errors;
-                queue_command(tag, uapi::kIoCommitAndFetchReq, -EIO);
-            }
+            if (!queue_copy(tag, IoKind::CopyIn)) fail_write_copy_in(tag);
             return;
         }
     }
@@ -298,14 +293,19 @@ void Queue::copy_done(std::uint16_t tag, IoKind kind, int res) {
     if (!whole) {
         ISER_LOG_ERROR(log_, "ublk queue %d/%u: tag %u: copying write data from the request: %s", device_.id(),
                        unsigned(queue_id_), unsigned(tag), res < 0 ? std::strerror(-res) : "short copy");
-        release_slice(tag);
-        --in_flight_;
-        ++stats_.errors;
-        queue_command(tag, uapi::kIoCommitAndFetchReq, -EIO);
+        fail_write_copy_in(tag);
         return finish_if_stopping();
     }
     tags_[tag] = TagState::InBackend;
     backend_.submit(requests_[tag]);
+}
+
+// The request never reaches the backend: its slice goes back and it fails with EIO.
+void Queue::fail_write_copy_in(std::uint16_t tag) {
+    release_slice(tag);
+    --in_flight_;
+    ++stats_.errors;
+    queue_command(tag, uapi::kIoCommitAndFetchReq, -EIO);
 }
 
 void Queue::release_slice(std::uint16_t tag) {

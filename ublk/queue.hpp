@@ -7,8 +7,8 @@
 // FETCH_REQ -> CQE (request described in the mmapped descriptor) -> a slice of the backend's
 // io_pool() sized to the request (or wait for one: backpressure) -> WRITE: an io_uring read of
 // the data from /dev/ublkcN into the slice -> BlockRequest -> backend.submit() -> complete() ->
-// READ: an io_uring write of the data to /dev/ublkcN, linked to COMMIT_AND_FETCH_REQ (the
-// driver fetches the next request for the tag) -> the slice goes back to the pool. So tags cost
+// READ: an io_uring write of the data to /dev/ublkcN -> once it completed, COMMIT_AND_FETCH_REQ
+// (the driver fetches the next request for the tag) -> the slice goes back to the pool. So tags cost
 // no memory; a lane's I/O memory is its pool's cap, shared by every device on it.
 // Without USER_COPY (a device an older iserd created, taken over after a restart): each tag owns
 // a buffer of the largest I/O and the driver copies the data in and out of it.
@@ -84,6 +84,7 @@ private:
     void start_request(std::uint16_t tag);  // the request has its slice (or needs none)
     void copy_done(std::uint16_t tag, IoKind kind, int res);
     void release_slice(std::uint16_t tag);
+    void fail_write_copy_in(std::uint16_t tag);  // a WRITE whose data never reached its slice
     bool queue_copy(std::uint16_t tag, IoKind kind);
     void finish_if_stopping();  // closes once stopping and nothing is in flight, else flushes soon
     void queue_command(std::uint16_t tag, std::uint32_t cmd_op, std::int32_t result);
@@ -113,8 +114,8 @@ private:
     std::vector<TagSlice> slices_;         // user copy: one per tag
 
     std::uint32_t in_flight_ = 0;          // tags between their request and its commit
-    std::uint32_t unsubmitted_ = 0;
-    std::uint32_t copies_ = 0;             // user copy: reads/writes of request data in the ring        // SQEs prepared since the last io_uring_enter
+    std::uint32_t unsubmitted_ = 0;        // SQEs prepared since the last io_uring_enter
+    std::uint32_t copies_ = 0;             // user copy: reads/writes of request data in the ring
     bool flush_scheduled_ = false;
     bool reaping_ = false;
     bool retry_scheduled_ = false;    // a timer retries a submit the kernel refused
