@@ -127,23 +127,14 @@ void Queue::schedule_flush() {
     flush_scheduled_ = true;
     loop_.defer([this] {
         flush_scheduled_ = false;
-        if (!closed_) flush();
+        if (closed_) return;
+        flush();
+        // A request that failed before its backend (slice_granted) may have been the last one.
+        if (stopping_ && in_flight_ == 0) close_now();
     });
 }
 
 void Queue::flush() {
-    submit_pending();
-    // Copies on /dev/ublkcN complete inside io_uring_enter. Taking their completions at once puts
-    // what they release (a READ's commit, a WRITE's backend submission) into this same turn,
-    // instead of one more epoll wake-up later: in the lab that extra turn cost 4k QD1 reads about
-    // 40% of their IOPS. Not from inside reap(): its CQEs are still being handled.
-    for (int round = 0; round < 4 && copies_ > 0 && !reaping_ && !closed_; ++round) {
-        if (reap() == 0) break;
-        submit_pending();
-    }
-}
-
-void Queue::submit_pending() {
     while (unsubmitted_ > 0 && !closed_) {
         int rc = io_uring_submit(&ring_);
         ++stats_.submit_calls;
@@ -176,29 +167,22 @@ void Queue::on_ring_readable() {
     if (unsubmitted_ > 0 && !closed_) schedule_flush();
 }
 
-unsigned Queue::reap() {
+void Queue::reap() {
     io_uring_cqe* cqes[64];
-    unsigned total = 0;
-    reaping_ = true;
     while (!closed_) {
         unsigned n = io_uring_peek_batch_cqe(&ring_, cqes, 64);
         if (n == 0) break;
         for (unsigned i = 0; i < n; ++i) {
             handle_cqe(cqes[i]->user_data, cqes[i]->res);
-            if (closed_) break;  // the last request of a stopping queue closed the ring with it
+            if (closed_) return;  // the last request of a stopping queue closed the ring with it
         }
-        if (closed_) break;
         io_uring_cq_advance(&ring_, n);
-        total += n;
     }
-    reaping_ = false;
-    return total;
 }
 
 void Queue::handle_cqe(std::uint64_t user_data, int res) {
     const std::uint16_t tag = io_user_data_tag(user_data);
     if (tag >= depth_) return;
-    if (const IoKind kind = io_user_data_kind(user_data); kind != IoKind::Command) return copy_done(tag, kind, res);
     if (res == -ENODEV) {  // the device is going away: the tag is not fetched again
         tags_[tag] = TagState::Dead;
         return;
@@ -236,76 +220,41 @@ void Queue::slice_granted(TagSlice& t, std::uint8_t* slice) {
     t.slice = slice;
     if (closed_) return release_slice(t.tag);
     start_request(t.tag);
-    schedule_flush();  // granted from another request's completion: its copy-in must go out too
+    schedule_flush();  // granted from another request's completion: a failed copy commits
 }
 
 void Queue::start_request(std::uint16_t tag) {
     BlockRequest& request = requests_[tag];
     if (user_copy_ && slices_[tag].slice) {
         request.buffer = slices_[tag].slice;
-        if (request.op == BlockOp::Write) {
-            // The data is still in the kernel: read it into the slice first (copy_done goes on).
-            if (!queue_copy(tag, IoKind::CopyIn)) fail_write_copy_in(tag);
-            return;
+        if (request.op == BlockOp::Write && !copy_data(tag, Copy::FromRequest)) {
+            // The data never reached the slice: the request fails without reaching the backend.
+            release_slice(tag);
+            --in_flight_;
+            ++stats_.errors;
+            queue_command(tag, uapi::kIoCommitAndFetchReq, -EIO);
+            return schedule_flush();
         }
     }
     tags_[tag] = TagState::InBackend;
     backend_.submit(request);  // completes later on this thread, never inside submit()
 }
 
-// An io_uring read (CopyIn: a WRITE's data into the slice) or write (CopyOut: a READ's data to
-// the request) on /dev/ublkcN at the tag's user-copy offset. A READ's commit is queued only
-// when its copy has completed, not linked to it (IOSQE_IO_LINK): with the commit linked, the
-// 6.12 driver failed commits with EBUSY under 4k randread at QD32 in the lab, and fio hung.
-bool Queue::queue_copy(std::uint16_t tag, IoKind kind) {
-    io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
-    if (!sqe) {
-        flush();
-        sqe = io_uring_get_sqe(&ring_);
-    }
-    if (!sqe) return false;
+// pread/pwrite on /dev/ublkcN at the tag's user-copy offset: the driver copies between the slice
+// and the request's pages, here, on this thread (see queue.hpp for why not through the ring).
+bool Queue::copy_data(std::uint16_t tag, Copy direction) {
     const TagSlice& t = slices_[tag];
-    const std::uint64_t offset = uapi::user_copy_offset(queue_id_, tag);
-    if (kind == IoKind::CopyIn) io_uring_prep_read(sqe, kCharFixedIndex, t.slice, t.bytes, offset);
-    else io_uring_prep_write(sqe, kCharFixedIndex, t.slice, t.bytes, offset);
-    sqe->flags |= IOSQE_FIXED_FILE;
-    io_uring_sqe_set_data64(sqe, io_user_data(tag, kind));
-    tags_[tag] = kind == IoKind::CopyIn ? TagState::CopyingIn : TagState::CopyingOut;
-    ++unsubmitted_;
-    ++copies_;
-    schedule_flush();
-    return true;
-}
-
-void Queue::copy_done(std::uint16_t tag, IoKind kind, int res) {
-    const bool whole = res >= 0 && std::uint32_t(res) == slices_[tag].bytes;
-    --copies_;
-    if (kind == IoKind::CopyOut) {
-        // The data is in the request (or not: the request fails). Now the driver may have it.
-        if (!whole)
-            ISER_LOG_ERROR(log_, "ublk queue %d/%u: tag %u: copying read data to the request: %s", device_.id(),
-                           unsigned(queue_id_), unsigned(tag), res < 0 ? std::strerror(-res) : "short copy");
-        release_slice(tag);
-        if (!whole) ++stats_.errors;
-        queue_command(tag, uapi::kIoCommitAndFetchReq, whole ? slices_[tag].commit : -EIO);
-        return finish_if_stopping();
-    }
-    if (!whole) {
-        ISER_LOG_ERROR(log_, "ublk queue %d/%u: tag %u: copying write data from the request: %s", device_.id(),
-                       unsigned(queue_id_), unsigned(tag), res < 0 ? std::strerror(-res) : "short copy");
-        fail_write_copy_in(tag);
-        return finish_if_stopping();
-    }
-    tags_[tag] = TagState::InBackend;
-    backend_.submit(requests_[tag]);
-}
-
-// The request never reaches the backend: its slice goes back and it fails with EIO.
-void Queue::fail_write_copy_in(std::uint16_t tag) {
-    release_slice(tag);
-    --in_flight_;
-    ++stats_.errors;
-    queue_command(tag, uapi::kIoCommitAndFetchReq, -EIO);
+    const auto offset = off_t(uapi::user_copy_offset(queue_id_, tag));
+    const int fd = device_.char_fd();
+    ssize_t n;
+    do {
+        n = direction == Copy::FromRequest ? ::pread(fd, t.slice, t.bytes, offset) : ::pwrite(fd, t.slice, t.bytes, offset);
+    } while (n < 0 && errno == EINTR);
+    if (n == ssize_t(t.bytes)) return true;
+    ISER_LOG_ERROR(log_, "ublk queue %d/%u: tag %u: copying %s data %s the request: %s", device_.id(),
+                   unsigned(queue_id_), unsigned(tag), direction == Copy::FromRequest ? "write" : "read",
+                   direction == Copy::FromRequest ? "from" : "to", n < 0 ? std::strerror(errno) : "short copy");
+    return false;
 }
 
 void Queue::release_slice(std::uint16_t tag) {
@@ -322,20 +271,19 @@ void Queue::complete(BlockRequest& request, int result) {
     if (res < 0) ++stats_.errors;
     if (closed_) return;
     if (user_copy_ && slices_[tag].slice) {
-        // A good READ's data goes to the request first; copy_done() commits once it is there.
-        if (request.op == BlockOp::Read && res >= 0 && queue_copy(tag, IoKind::CopyOut)) {
-            slices_[tag].commit = res;
-            return finish_if_stopping();
+        // A good READ's data goes to the request before the commit hands the request back.
+        if (request.op == BlockOp::Read && res >= 0 && !copy_data(tag, Copy::ToRequest)) {
+            ++stats_.errors;
+            res = -EIO;
         }
         release_slice(tag);
-        if (request.op == BlockOp::Read && res >= 0) res = -EIO;  // no SQE for the copy
     }
     queue_command(tag, uapi::kIoCommitAndFetchReq, res);
     finish_if_stopping();
 }
 
 void Queue::finish_if_stopping() {
-    if (stopping_ && in_flight_ == 0 && copies_ == 0) {
+    if (stopping_ && in_flight_ == 0) {
         flush();
         close_now();
         return;
@@ -350,7 +298,7 @@ void Queue::shutdown(std::function<void()> on_closed) {
     }
     stopping_ = true;
     on_closed_ = std::move(on_closed);
-    if (in_flight_ == 0 && copies_ == 0) {
+    if (in_flight_ == 0) {
         flush();
         close_now();
     }
@@ -363,13 +311,10 @@ void Queue::close_now() {
         loop_.cancel_timer(retry_timer_);
         retry_scheduled_ = false;
     }
-    // Requests still waiting for a slice leave the pool's queue; slices of requests whose copy
-    // was in the ring go back (closing the ring ends those copies). Slices of requests still in
-    // the backend stay taken: the backend may still write into them.
-    for (std::uint16_t tag = 0; tag < slices_.size(); ++tag) {
+    // Requests still waiting for a slice leave the pool's queue. Slices of requests still in the
+    // backend stay taken: the backend may still write into them.
+    for (std::uint16_t tag = 0; tag < slices_.size(); ++tag)
         if (tags_[tag] == TagState::WaitingSlice) pool_->cancel(slices_[tag]);
-        if (tags_[tag] == TagState::CopyingIn || tags_[tag] == TagState::CopyingOut) release_slice(tag);
-    }
     if (ring_ready_) {
         loop_.remove_fd(ring_.ring_fd);
         // Closing the ring cancels the fetches the driver still holds.

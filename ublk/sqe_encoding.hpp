@@ -38,13 +38,8 @@ uapi::CtrlCmd update_size_cmd(std::uint32_t dev_id, std::uint64_t size_bytes);
 // Whether the driver behind GET_FEATURES' answer can resize a live device.
 constexpr bool can_update_size(std::uint64_t features) { return (features & uapi::kFlagUpdateSize) != 0; }
 
-// user_data of a queue's SQEs: the tag, so a CQE names its tag directly, and what the SQE was
-// (a ublk command, or with user copy the read or write that moved the request's data).
-enum class IoKind : std::uint8_t { Command = 0, CopyIn = 1, CopyOut = 2 };
-constexpr std::uint64_t io_user_data(std::uint16_t tag, IoKind kind = IoKind::Command) {
-    return tag | (std::uint64_t(kind) << 16);
-}
+// user_data of a queue's SQEs: the tag, so a CQE names its tag directly.
+constexpr std::uint64_t io_user_data(std::uint16_t tag) { return tag; }
 constexpr std::uint16_t io_user_data_tag(std::uint64_t user_data) { return std::uint16_t(user_data & 0xFFFF); }
-constexpr IoKind io_user_data_kind(std::uint64_t user_data) { return IoKind((user_data >> 16) & 0x3); }
 
 }  // namespace iser::ublk
