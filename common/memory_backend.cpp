@@ -4,13 +4,14 @@
 
 namespace iser {
 
-MemoryBackend::MemoryBackend(EventLoop& loop, BlockGeometry geometry)
-    : loop_(loop), geometry_(std::move(geometry)), disk_(geometry_.size_bytes) {}
+MemoryBackend::MemoryBackend(EventLoop& loop, BlockGeometry geometry, std::size_t pool_bytes)
+    : loop_(loop), geometry_(std::move(geometry)), disk_(geometry_.size_bytes), pool_bytes_(pool_bytes) {}
 
 Result<IoSlicePool*> MemoryBackend::io_pool() {
     if (!pool_) {
-        // Room for a full queue of the largest requests: tests measure the frontend, not backpressure.
-        auto region = allocate_io_memory(std::size_t(queue_depth()) * geometry_.max_io_bytes);
+        // By default room for a full queue of the largest requests: most tests measure the
+        // frontend, not backpressure.
+        auto region = allocate_io_memory(pool_bytes_ ? pool_bytes_ : std::size_t(queue_depth()) * geometry_.max_io_bytes);
         if (!region) return region.take_error();
         pool_ = std::make_unique<IoSlicePool>(*region);
     }

@@ -12,7 +12,8 @@ namespace iser {
 
 class MemoryBackend final : public BlockBackend {
 public:
-    MemoryBackend(EventLoop& loop, BlockGeometry geometry);
+    // pool_bytes: the io_pool()'s size (0: room for a full queue of the largest requests).
+    MemoryBackend(EventLoop& loop, BlockGeometry geometry, std::size_t pool_bytes = 0);
     const BlockGeometry& geometry() const override { return geometry_; }
     Result<IoMemory> allocate_io_memory(std::size_t bytes) override;
     Result<IoSlicePool*> io_pool() override;
@@ -29,6 +30,7 @@ private:
     BlockGeometry geometry_;
     std::vector<std::uint8_t> disk_;
     std::vector<std::vector<std::uint8_t>> io_memory_;
+    std::size_t pool_bytes_;
     std::unique_ptr<IoSlicePool> pool_;
     std::uint64_t flushes_ = 0;
 };

@@ -18,24 +18,24 @@ constexpr int kMaxIov = 64;
 }  // namespace
 
 Connection::Connection(EventLoop& loop, BlockBackend& backend, Logger& log, const ExportInfo& info, UniqueFd fd,
-                       IoMemory region, std::uint64_t id, ConnectionOwner* owner, bool transmission_only)
+                       Memory memory, std::uint64_t id, ConnectionOwner* owner, bool transmission_only)
     : loop_(loop),
       backend_(backend),
       log_(log),
       geometry_(backend.geometry()),
       session_(info, transmission_only),
       fd_(std::move(fd)),
-      region_(region),
+      memory_(memory),
       id_(id),
       owner_(owner),
       rx_(kRxBufferSize) {
-    const std::size_t slot_bytes = info.block_sizes.maximum;
-    const std::size_t count = region.size / slot_bytes;
+    const std::size_t count = std::max<std::uint32_t>(memory.slots, 1);
+    memory_.share_bytes = std::max<std::size_t>(memory_.share_bytes, info.block_sizes.maximum);
     slots_.resize(count);
     free_slots_.reserve(count);
     send_queue_.resize(count);
     for (std::size_t i = 0; i < count; ++i) {
-        slots_[i].buffer = region.base + i * slot_bytes;
+        slots_[i].connection = this;
         slots_[i].request.owner = this;
         slots_[i].request.cookie = i;
         free_slots_.push_back(std::uint32_t(count - 1 - i));  // slot 0 is handed out first
@@ -44,6 +44,7 @@ Connection::Connection(EventLoop& loop, BlockBackend& backend, Logger& log, cons
 
 Connection::~Connection() {
     if (registered_) loop_.remove_fd(fd_.get());
+    if (waiting_slot_ && waiting_in_pool_) memory_.pool->cancel(*waiting_slot_);
 }
 
 Status Connection::start() {
@@ -59,7 +60,9 @@ bool Connection::can_read() const {
     switch (session_.phase()) {
         case ServerSession::Phase::ClientFlags:
         case ServerSession::Phase::Options: return session_.output().size() < kMaxPendingOutput;
-        case ServerSession::Phase::Transmission: return session_.payload_remaining() > 0 || !free_slots_.empty();
+        case ServerSession::Phase::Transmission:
+            if (waiting_slot_) return false;  // a request waits for its payload buffer
+            return session_.payload_remaining() > 0 || !free_slots_.empty();
         case ServerSession::Phase::Closed: return false;
     }
     return false;
@@ -123,6 +126,7 @@ void Connection::on_readable() {
 
 bool Connection::process_input() {
     while (state_ == State::Open) {
+        if (waiting_slot_) return false;  // backpressure: no payload buffer yet
         const bool in_payload = session_.payload_remaining() > 0;
         if (session_.phase() == ServerSession::Phase::Transmission && !in_payload && free_slots_.empty())
             return false;  // backpressure: every slot is busy
@@ -185,12 +189,84 @@ void Connection::begin_request(const Request& request, std::uint32_t error) {
         queue_reply(slot, error);
         return;
     }
-    if (request.type == kCmdWrite) {
+    if (take_slice(slot)) start_request(slot);
+}
+
+std::uint32_t Connection::payload_bytes(const Slot& slot) const {
+    switch (slot.type) {
+        case kCmdRead:
+        case kCmdWrite: return slot.request.length;
+        case kCmdWriteZeroes:  // without native WRITE ZEROES: zeroed WRITEs of a bounded size
+            if (geometry_.write_zeroes) return 0;
+            return std::min(slot.request.length, session_.info().block_sizes.maximum);
+        default: return 0;
+    }
+}
+
+bool Connection::take_slice(Slot& slot) {
+    const std::uint32_t bytes = payload_bytes(slot);
+    if (bytes == 0) return true;
+    slot.buffer_bytes = bytes;
+    if (held_bytes_ + bytes > memory_.share_bytes) {
+        waiting_slot_ = &slot;  // release_slice() asks the pool once the share has room
+        waiting_in_pool_ = false;
+        return false;
+    }
+    std::uint8_t* slice = memory_.pool->acquire(bytes, slot);
+    if (!slice) {
+        waiting_slot_ = &slot;  // slice_granted() goes on
+        waiting_in_pool_ = true;
+        return false;
+    }
+    slot.buffer = slice;
+    held_bytes_ += bytes;
+    return true;
+}
+
+void Connection::slice_granted(Slot& slot, std::uint8_t* slice) {
+    // From inside the pool's release(), maybe in another connection's or device's callback:
+    // start the request here, but read more input only from a task of its own.
+    slot.buffer = slice;
+    held_bytes_ += slot.buffer_bytes;
+    waiting_slot_ = nullptr;
+    waiting_in_pool_ = false;
+    start_request(slot);
+    loop_.defer([weak = weak_from_this()] {
+        if (auto self = weak.lock(); self && self->state_ == State::Open) {
+            self->process_input();
+            self->update_interest();
+        }
+    });
+}
+
+void Connection::start_request(Slot& slot) {
+    if (slot.type == kCmdWrite) {
         payload_slot_ = &slot;  // executed once its payload has arrived
         payload_filled_ = 0;
         return;
     }
     execute(slot);
+}
+
+void Connection::release_slice(Slot& slot) {
+    if (!slot.buffer) return;
+    std::uint8_t* slice = std::exchange(slot.buffer, nullptr);
+    held_bytes_ -= slot.buffer_bytes;
+    memory_.pool->release(slice, slot.buffer_bytes);  // may grant a waiter, of this connection or another
+    if (waiting_slot_ && !waiting_in_pool_ && !share_retry_scheduled_ &&
+        held_bytes_ + waiting_slot_->buffer_bytes <= memory_.share_bytes) {
+        share_retry_scheduled_ = true;  // not from inside release()'s grants
+        loop_.defer([weak = weak_from_this()] {
+            auto self = weak.lock();
+            if (!self) return;
+            self->share_retry_scheduled_ = false;
+            if (self->state_ == State::Dead || !self->waiting_slot_ || self->waiting_in_pool_) return;
+            Slot& waiting = *std::exchange(self->waiting_slot_, nullptr);
+            if (self->take_slice(waiting)) self->start_request(waiting);
+            self->process_input();
+            self->update_interest();
+        });
+    }
 }
 
 void Connection::execute(Slot& slot) {
@@ -262,6 +338,7 @@ void Connection::complete(BlockRequest& request, int result) {
                        command_name(slot.type), (unsigned long long)request.offset, request.length,
                        std::strerror(result));
     slot.payload_in_reply = slot.type == kCmdRead && result == 0;
+    if (!slot.payload_in_reply) release_slice(slot);  // only a READ's reply still needs its data
     queue_reply(slot, errno_to_nbd_error(result));
 }
 
@@ -353,6 +430,7 @@ void Connection::advance_output(std::size_t sent) {
 
 void Connection::release_slot(Slot& slot) {
     slot.payload_in_reply = false;
+    release_slice(slot);
     free_slots_.push_back(std::uint32_t(&slot - slots_.data()));
 }
 
@@ -367,7 +445,7 @@ void Connection::drain() {
     if (state_ != State::Open) return;
     const auto phase = session_.phase();
     if (phase == ServerSession::Phase::ClientFlags || phase == ServerSession::Phase::Options || payload_slot_ ||
-        session_.payload_remaining() > 0) {
+        waiting_slot_ || session_.payload_remaining() > 0) {
         fail("closed before a request was complete");
         return;
     }
@@ -395,6 +473,11 @@ void Connection::fail(const char* reason) {
     send_progress_ = 0;
     session_.output().clear();
     if (payload_slot_) release_slot(*std::exchange(payload_slot_, nullptr));
+    if (waiting_slot_) {
+        if (waiting_in_pool_) memory_.pool->cancel(*waiting_slot_);
+        release_slot(*std::exchange(waiting_slot_, nullptr));
+        waiting_in_pool_ = false;
+    }
     maybe_finish();
 }
 
@@ -407,7 +490,7 @@ void Connection::maybe_finish() {
     if (state_ != State::Dead || in_backend_ != 0) return;
     finished_ = true;
     if (owner_) {
-        owner_->connection_finished(*this, region_);
+        owner_->connection_finished(*this);
     } else if (self_) {
         loop_.defer([keep = std::move(self_)] {});  // dropped after the current callback
     }

@@ -1,10 +1,16 @@
 // One client connection of NbdServer (internal to nbd/). Lives on the loop thread.
 //
-// Request slots: a fixed pool, each owning a BlockRequest, a 16-byte reply header and a payload
-// buffer of max_io_bytes carved from the connection's one IoMemory region. A request takes a
-// slot when its header is parsed and gives it back when its reply is fully sent; with no slot
-// free the connection stops reading the socket (backpressure). Replies go out in completion
-// order, possibly partially: send_progress_ remembers how far the head of the queue got.
+// Request slots: a fixed number, each owning a BlockRequest and a 16-byte reply header. A request
+// takes a slot when its header is parsed and gives it back when its reply is fully sent; with no
+// slot free the connection stops reading the socket (backpressure). A READ or WRITE (or a WRITE
+// ZEROES the backend cannot do natively) also takes a payload buffer of its own size from the
+// lane's IoSlicePool, the I/O memory every LUN and frontend of the lane shares: a WRITE until the
+// backend is done with it, a READ until its reply is sent. So an idle connection holds no payload
+// memory. When the pool is full, or this connection already holds its share of it, the request
+// waits for a slice and the connection reads nothing more until it has one (backpressure, never
+// an error). The share keeps one client that stops reading its replies from taking the whole
+// pool from the lane's other devices. Replies go out in completion order, possibly partially:
+// send_progress_ remembers how far the head of the queue got.
 //
 // Lifetime: owned by a shared_ptr (the server's table, or itself once detached). It is never
 // destroyed while a slot is in the backend, so a completion arriving after the socket closed
@@ -16,6 +22,7 @@
 
 #include "common/block_backend.hpp"
 #include "common/event_loop.hpp"
+#include "common/io_slice_pool.hpp"
 #include "common/log.hpp"
 #include "common/unique_fd.hpp"
 #include "nbd/session.hpp"
@@ -26,9 +33,9 @@ class Connection;
 
 class ConnectionOwner {
 public:
-    // The connection is done (socket closed, nothing in the backend); the owner drops it
-    // (deferred) and may reuse `region`.
-    virtual void connection_finished(Connection& connection, IoMemory region) = 0;
+    // The connection is done (socket closed, nothing in the backend, no slice held); the owner
+    // drops it (deferred).
+    virtual void connection_finished(Connection& connection) = 0;
 
 protected:
     ~ConnectionOwner() = default;
@@ -36,8 +43,13 @@ protected:
 
 class Connection final : public BlockCompletion, public std::enable_shared_from_this<Connection> {
 public:
+    struct Memory {
+        IoSlicePool* pool = nullptr;     // the lane's; outlives the connection
+        std::uint32_t slots = 1;         // requests in flight at most
+        std::size_t share_bytes = 0;     // payload bytes held at most (>= one request of the largest size)
+    };
     Connection(EventLoop& loop, BlockBackend& backend, Logger& log, const ExportInfo& info, UniqueFd fd,
-               IoMemory region, std::uint64_t id, ConnectionOwner* owner, bool transmission_only = false);
+               Memory memory, std::uint64_t id, ConnectionOwner* owner, bool transmission_only = false);
     ~Connection();
     Connection(const Connection&) = delete;
     Connection& operator=(const Connection&) = delete;
@@ -55,9 +67,11 @@ public:
 private:
     enum class State { Open, Draining, Dead };
 
-    struct Slot {
+    struct Slot final : IoSliceWaiter {
+        Connection* connection = nullptr;
         BlockRequest request;
-        std::uint8_t* buffer = nullptr;
+        std::uint8_t* buffer = nullptr;  // the payload slice, while the request holds one
+        std::uint32_t buffer_bytes = 0;
         std::uint8_t reply[kSimpleReplySize] = {};
         std::uint16_t type = 0;
         std::uint16_t flags = 0;
@@ -66,6 +80,7 @@ private:
         std::uint64_t end_offset = 0;
         bool payload_in_reply = false;
         bool in_backend = false;
+        void slice_granted(std::uint8_t* slice) override { connection->slice_granted(*this, slice); }
     };
 
     void on_events(std::uint32_t events);
@@ -73,6 +88,11 @@ private:
     bool process_input();  // false: stop reading for now
     bool handle_step(const ServerSession::Step& step);
     void begin_request(const Request& request, std::uint32_t error);
+    std::uint32_t payload_bytes(const Slot& slot) const;  // the slice the request needs (0: none)
+    bool take_slice(Slot& slot);                          // false: the slot now waits for one
+    void slice_granted(Slot& slot, std::uint8_t* slice);
+    void start_request(Slot& slot);                       // the request has its slice (or needs none)
+    void release_slice(Slot& slot);
     void execute(Slot& slot);
     void submit_next_chunk(Slot& slot);
     void queue_reply(Slot& slot, std::uint32_t error);
@@ -92,7 +112,7 @@ private:
     const BlockGeometry& geometry_;
     ServerSession session_;
     UniqueFd fd_;
-    IoMemory region_;
+    Memory memory_;
     std::uint64_t id_;
     ConnectionOwner* owner_;
     std::shared_ptr<Connection> self_;  // set by detach()
@@ -106,6 +126,12 @@ private:
     std::vector<Slot> slots_;
     std::vector<std::uint32_t> free_slots_;
     std::uint32_t in_backend_ = 0;
+    std::size_t held_bytes_ = 0;     // payload slices this connection holds now
+    // The request waiting for a slice (from the pool, or from this connection's share); nothing
+    // more is read until it has one.
+    Slot* waiting_slot_ = nullptr;
+    bool waiting_in_pool_ = false;   // queued in the pool (else: waiting for this connection's share)
+    bool share_retry_scheduled_ = false;
     // Slot receiving the current WRITE payload, or nullptr while a rejected WRITE's payload
     // is being read and thrown away.
     Slot* payload_slot_ = nullptr;

@@ -31,7 +31,14 @@ Result<std::unique_ptr<NbdServer>> NbdServer::create(EventLoop& loop, BlockBacke
     if (config.export_name.size() > nbd::kMaxStringLength)
         return make_error(EINVAL, "nbd: export name longer than 4096 bytes");
     if (config.max_connections == 0) return make_error(EINVAL, "nbd: max_connections must be at least 1");
+    auto pool = backend.io_pool();
+    if (!pool) return make_error(pool.error().code, "nbd: " + pool.error().message);
+    const std::uint32_t largest = nbd::make_export_info(g, config.export_name).block_sizes.maximum;
+    if ((*pool)->capacity() < largest)
+        return make_error(EINVAL, "nbd: I/O memory pool (" + std::to_string((*pool)->capacity()) +
+                                      " bytes) smaller than the largest request (" + std::to_string(largest) + ")");
     std::unique_ptr<NbdServer> server(new NbdServer(loop, backend, log, std::move(config)));
+    server->pool_ = *pool;
     if (!server->config_.socket_path.empty()) ISER_TRY(server->listen());
     return server;
 }
@@ -75,36 +82,24 @@ void NbdServer::on_accept() {
     }
 }
 
-Result<IoMemory> NbdServer::take_region() {
-    if (!free_regions_.empty()) {
-        IoMemory region = free_regions_.back();
-        free_regions_.pop_back();
-        return region;
-    }
-    return backend_.allocate_io_memory(std::size_t(slots_) * info_.block_sizes.maximum);
-}
-
 Status NbdServer::serve_connected(UniqueFd fd, bool transmission_only) {
     if (closed_) return make_error(ESHUTDOWN, "nbd server is closing");
     if (connections_.size() >= config_.max_connections)
         return make_error(EMFILE, "already " + std::to_string(connections_.size()) + " connections");
-    auto region = take_region();
-    if (!region) return region.take_error();
-    auto connection = std::make_shared<nbd::Connection>(loop_, backend_, log_, info_, std::move(fd), *region,
+    // A connection holds at most a quarter of the lane's pool (and always room for one request
+    // of the largest size): a client that stops reading its replies keeps only that much from
+    // the lane's other devices, and a quarter is still several MiB in flight with the default cap.
+    nbd::Connection::Memory memory{pool_, slots_, std::max<std::size_t>(pool_->capacity() / 4, info_.block_sizes.maximum)};
+    auto connection = std::make_shared<nbd::Connection>(loop_, backend_, log_, info_, std::move(fd), memory,
                                                         next_id_++, static_cast<nbd::ConnectionOwner*>(this),
                                                         transmission_only);
-    auto st = connection->start();
-    if (!st) {
-        free_regions_.push_back(*region);
-        return st;
-    }
+    ISER_TRY(connection->start());
     ISER_LOG_DEBUG(log_, "nbd: connection %llu opened", (unsigned long long)connection->id());
     connections_.emplace(connection.get(), std::move(connection));
     return {};
 }
 
-void NbdServer::connection_finished(nbd::Connection& connection, IoMemory region) {
-    free_regions_.push_back(region);
+void NbdServer::connection_finished(nbd::Connection& connection) {
     auto it = connections_.find(&connection);
     if (it == connections_.end()) return;
     // Dropped once the connection's current callback has returned.

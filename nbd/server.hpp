@@ -1,10 +1,10 @@
 // An NBD server for ONE export (one LUN) on a unix socket, for QEMU, nbdcopy, fio and other
 // NBD clients. Entirely on the EventLoop thread of its BlockBackend: no threads, no locks.
 //
-// Each connection gets a fixed pool of request slots whose payload buffers are carved from one
-// allocate_io_memory() region (slots x max_io_bytes); regions are pooled and reused, so at most
-// max_connections of them are ever allocated. Connections are independent: a protocol
-// violation closes that connection only.
+// Each connection gets a fixed number of request slots; a request's payload buffer is a slice of
+// the backend's io_pool() (the lane's bounded I/O memory, shared with every other device on the
+// lane), taken for the request's lifetime (nbd/connection.hpp). An idle connection holds no
+// payload memory. Connections are independent: a protocol violation closes that connection only.
 //
 // Lifetime: the EventLoop and the BlockBackend must outlive the server AND any request still in
 // the backend when the server is destroyed: the destructor does not block; a connection with
@@ -34,7 +34,7 @@ struct NbdServerConfig {
     std::string export_name;
     std::optional<gid_t> group;  // socket mode 0660 with this group, else 0600 (owner only)
     std::uint32_t max_connections = 16;
-    // Request slots per connection; 0 = min(backend queue_depth, 32). Each costs max_io_bytes.
+    // Request slots per connection (requests in flight); 0 = min(backend queue_depth, 32).
     std::uint32_t slots_per_connection = 0;
 };
 
@@ -65,8 +65,7 @@ private:
     NbdServer(EventLoop& loop, BlockBackend& backend, Logger& log, NbdServerConfig config);
     Status listen();
     void on_accept();
-    void connection_finished(nbd::Connection& connection, IoMemory region) override;
-    Result<IoMemory> take_region();
+    void connection_finished(nbd::Connection& connection) override;
 
     EventLoop& loop_;
     BlockBackend& backend_;
@@ -74,6 +73,7 @@ private:
     NbdServerConfig config_;
     nbd::ExportInfo info_;
     std::uint32_t slots_ = 0;
+    IoSlicePool* pool_ = nullptr;  // the backend's io_pool()
     UniqueFd listen_fd_;
     bool listening_ = false;
     dev_t socket_dev_ = 0;  // identity of the socket file we created, so close() unlinks only it
@@ -81,7 +81,6 @@ private:
     bool closed_ = false;
     std::uint64_t next_id_ = 1;
     std::unordered_map<nbd::Connection*, std::shared_ptr<nbd::Connection>> connections_;
-    std::vector<IoMemory> free_regions_;
 };
 
 }  // namespace iser

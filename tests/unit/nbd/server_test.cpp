@@ -42,7 +42,8 @@ BlockGeometry geometry() {
 // Holds completions: in reverse order at the next loop turn, or until release() when held.
 class ReorderingBackend final : public BlockBackend {
 public:
-    ReorderingBackend(EventLoop& loop, BlockGeometry g) : loop_(loop), memory_(loop, std::move(g)), inner_(*this) {}
+    ReorderingBackend(EventLoop& loop, BlockGeometry g, std::size_t pool_bytes = 0)
+        : loop_(loop), memory_(loop, std::move(g), pool_bytes), inner_(*this) {}
     const BlockGeometry& geometry() const override { return memory_.geometry(); }
     Result<IoMemory> allocate_io_memory(std::size_t bytes) override { return memory_.allocate_io_memory(bytes); }
     Result<IoSlicePool*> io_pool() override { return memory_.io_pool(); }
@@ -206,10 +207,11 @@ void with_client(EventLoop& loop, F client) {
 struct Fixture {
     Logger log{LogLevel::Warning};
     std::unique_ptr<EventLoop> loop = std::move(EventLoop::create().value());
-    ReorderingBackend backend{*loop, geometry()};
+    ReorderingBackend backend;
     std::unique_ptr<NbdServer> server;
-    Fixture() {
-        auto s = NbdServer::create(*loop, backend, log, {"", "lun0", std::nullopt, 4, 4});
+    // pool_bytes: the backend's I/O memory (0: plenty); slots: requests in flight per connection.
+    explicit Fixture(std::size_t pool_bytes = 0, std::uint32_t slots = 4) : backend(*loop, geometry(), pool_bytes) {
+        auto s = NbdServer::create(*loop, backend, log, {"", "lun0", std::nullopt, 4, slots});
         REQUIRE(s);
         server = std::move(*s);
     }
@@ -455,4 +457,89 @@ TEST_CASE("serve_connected in transmission-only mode: no handshake, replies from
     });
     auto expect = pattern(64 * 1024, 9);
     CHECK(std::equal(expect.begin(), expect.end(), f.backend.contents().begin() + 4096));
+}
+
+TEST_CASE("payload memory comes from the lane's pool: an idle connection holds none, a full pool makes requests wait") {
+    // 192 KiB of pool for 2 connections x 32 slots x 64 KiB requests (each connection's share is
+    // one request of the largest size, 128 KiB): most of them must wait.
+    Fixture f(192 * 1024, 32);
+    IoSlicePool& pool = *f.backend.io_pool().value();
+    Client a = f.connect();
+    Client b = f.connect();
+    constexpr int kRequests = 24;
+    constexpr std::uint32_t kLength = 64 * 1024;
+    std::size_t idle_in_use = 99;
+    with_client(*f.loop, [&] {
+        REQUIRE(a.go(""));
+        REQUIRE(b.go(""));
+        idle_in_use = pool.stats().in_use;  // read on the client thread: the loop is idle here
+        auto run = [&](Client& c, std::uint64_t first_block) {
+            std::vector<std::vector<std::uint8_t>> data;
+            for (int i = 0; i < kRequests; ++i) data.push_back(pattern(kLength, std::uint8_t(first_block + i)));
+            for (int i = 0; i < kRequests; ++i) c.read_lengths[2000 + i] = kLength;
+            std::thread writer([&] {
+                for (int i = 0; i < kRequests; ++i)
+                    c.send(kCmdWrite, 1000 + i, (first_block + i) * kLength, kLength, data[i].data(), 0, false);
+                for (int i = 0; i < kRequests; ++i)
+                    c.send(kCmdRead, 2000 + i, (first_block + i) * kLength, kLength, nullptr, 0, false);
+            });
+            int good = 0;
+            for (int i = 0; i < 2 * kRequests; ++i) {
+                std::uint64_t h;
+                std::uint32_t e;
+                std::vector<std::uint8_t> got;
+                if (!c.reply(h, e, &got)) break;
+                good += e == 0 && (h < 2000 || got == data[h - 2000]);
+            }
+            writer.join();
+            return good;
+        };
+        int good_a = 0, good_b = 0;
+        std::thread tb([&] { good_b = run(b, 0); });
+        good_a = run(a, kRequests);
+        tb.join();
+        CHECK(good_a == 2 * kRequests);
+        CHECK(good_b == 2 * kRequests);
+    });
+    CHECK(idle_in_use == 0u);
+    CHECK(pool.stats().in_use == 0u);       // every slice came back
+    CHECK(pool.stats().waits > 0u);         // the pool was full and requests waited
+    CHECK(pool.stats().peak <= pool.capacity());
+}
+
+TEST_CASE("a client that stops reading its replies holds at most its share of the pool; others go on") {
+    // 1 MiB of pool: a connection's share is a quarter, 256 KiB (two 128 KiB READs).
+    Fixture f(1024 * 1024, 32);
+    IoSlicePool& pool = *f.backend.io_pool().value();
+    Client stuck = f.connect();
+    Client other = f.connect();
+    constexpr std::uint32_t kLength = 128 * 1024;
+    std::size_t stuck_peak = 0;
+    int good = 0;
+    with_client(*f.loop, [&] {
+        REQUIRE(stuck.go(""));
+        REQUIRE(other.go(""));
+        // Shrink the stuck client's receive buffer so its replies back up in the server.
+        int small = 4096;
+        ::setsockopt(stuck.fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+        for (int i = 0; i < 24; ++i) REQUIRE(stuck.send(kCmdRead, 100 + i, std::uint64_t(i) * kLength, kLength));
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        stuck_peak = pool.stats().in_use;  // only the stuck client has I/O now
+        // The other client still gets all of its requests through.
+        auto data = pattern(kLength, 9);
+        for (int i = 0; i < 16; ++i) {
+            std::uint64_t h;
+            std::uint32_t e;
+            std::vector<std::uint8_t> got;
+            REQUIRE(other.send(kCmdWrite, 1, std::uint64_t(i) * kLength, kLength, data.data()));
+            if (!other.reply(h, e) || h != 1 || e != 0) break;
+            REQUIRE(other.send(kCmdRead, 2, std::uint64_t(i) * kLength, kLength));
+            if (!other.reply(h, e, &got) || h != 2 || e != 0 || got != data) break;
+            ++good;
+        }
+        stuck.close();
+    });
+    CHECK(stuck_peak > 0u);
+    CHECK(stuck_peak <= 256u * 1024);
+    CHECK(good == 16);
 }
