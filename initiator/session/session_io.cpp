@@ -12,6 +12,7 @@ void Session::reset_results(ScsiTask& task) {
     task.status = 0;
     task.underflow = task.overflow = false;
     task.residual = task.transferred = task.data_out_sent = 0;
+    task.next_r2tsn = task.solicited_end = 0;
     task.sense_length = 0;
     task.next = nullptr;
 }
@@ -94,6 +95,8 @@ void Session::issue(ScsiTask& task) {
     auto st = datamover_->send_command(pdu::encode(cmd), payload);
     if (!st) return;  // the datamover reports the connection loss; the task fails with it
     task.data_out_sent = immediate;
+    task.next_r2tsn = 0;                           // R2TSNs count per command, from 0
+    task.solicited_end = immediate + unsolicited;  // R2Ts ask for what was not sent unasked
     if (unsolicited) send_data_out(task, pdu::kReservedTag, immediate, unsolicited);
 }
 
@@ -225,9 +228,26 @@ void Session::on_r2t(const pdu::Bhs& bhs) {
     ScsiTask* task = tasks_.find(r2t->itt);
     if (!task || !task->write) return protocol_error("R2T for unknown or non-write ITT " + std::to_string(r2t->itt));
     if (datamover_->target_moves_data()) return protocol_error("R2T on an iSER connection");
-    if (r2t->buffer_offset > task->length || r2t->desired_length > task->length - r2t->buffer_offset ||
-        r2t->desired_length > params_.max_burst_length)
+    if (r2t->desired_length == 0 || r2t->buffer_offset > task->length ||
+        r2t->desired_length > task->length - r2t->buffer_offset || r2t->desired_length > params_.max_burst_length)
         return protocol_error("R2T outside the command's buffer");
+    // Each R2T is answered at once with all its Data-Out, so what bounds the data a target can
+    // make us queue is that every byte is asked for once: R2TSNs in order (no duplicate, no
+    // gap: this session runs ErrorRecoveryLevel 0, which never resends an R2T), and with
+    // DataSequenceInOrder=Yes each R2T after the previous one's data. Anything else drops the
+    // connection (session recovery reissues the command).
+    if (r2t->r2tsn != task->next_r2tsn)
+        return protocol_error("R2T with R2TSN " + std::to_string(r2t->r2tsn) + " for ITT " + std::to_string(r2t->itt) +
+                              " where " + std::to_string(task->next_r2tsn) + " was due (duplicate or out of order)");
+    if (params_.data_sequence_in_order && r2t->buffer_offset < task->solicited_end)
+        return protocol_error("R2T for ITT " + std::to_string(r2t->itt) + " asks again for data at offset " +
+                              std::to_string(r2t->buffer_offset) + " (sent or asked for up to " +
+                              std::to_string(task->solicited_end) + ")");
+    if (r2t->desired_length > task->length - task->data_out_sent)
+        return protocol_error("R2Ts for ITT " + std::to_string(r2t->itt) + " ask for more than the command's " +
+                              std::to_string(task->length) + " bytes");
+    ++task->next_r2tsn;
+    task->solicited_end = std::max(task->solicited_end, r2t->buffer_offset + r2t->desired_length);
     send_data_out(*task, r2t->ttt, r2t->buffer_offset, r2t->desired_length);
 }
 

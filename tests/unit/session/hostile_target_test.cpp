@@ -1,7 +1,8 @@
 // The session and the real TcpDatamover against a hostile target on a loopback socket
-// (issue #16): a NOP-In flood from a target that stops reading, and Text exchanges that never
-// end. Each case failed before its fix: echoes carried other pings' (freed) bytes, a text
-// request waited forever or was sent outside the CmdSN window.
+// (issue #16): a NOP-In flood from a target that stops reading, Text exchanges that never end,
+// and R2Ts that ask twice for the same data. Each case failed before its fix: echoes carried
+// other pings' (freed) bytes, a text request waited forever or was sent outside the CmdSN
+// window, a repeated R2T got the data sent again.
 #include <doctest/doctest.h>
 
 #include <chrono>
@@ -254,4 +255,91 @@ TEST_CASE("hostile target: a Text Request waits for the CmdSN window to open") {
     CHECK(std::string(r->begin(), r->end()).find("iqn.2024-01.org.example:t1") != std::string::npos);
     CHECK(!early);
     CHECK(in_window);
+}
+
+namespace {
+struct WriteTask final : session::TaskOwner {
+    std::vector<std::uint8_t> data = std::vector<std::uint8_t>(256 * 1024, 0x5a);
+    session::ScsiTask task;
+    bool done = false;
+    WriteTask() {
+        task.cdb = scsi::write16(0, std::uint32_t(data.size() / 512), false);
+        task.write = true;
+        task.buffer = data.data();
+        task.length = std::uint32_t(data.size());
+        task.owner = this;
+    }
+    void task_done(session::ScsiTask&) override { done = true; }
+};
+
+struct R2TScript {
+    std::atomic<std::uint32_t> first_bytes{0}, second_bytes{0};
+    std::atomic<bool> dropped{false};
+};
+
+// Answers the WRITE's command with a good R2T (R2TSN 0 for 64 KiB after the immediate data),
+// takes its Data-Out, then sends `second` and tallies whatever Data-Out answers it.
+fake::HostileTarget::Script two_r2ts(R2TScript& tally, std::uint32_t second_r2tsn, std::uint32_t second_delta) {
+    return [&tally, second_r2tsn, second_delta](fake::Wire& wire) {
+        std::optional<pdu::ScsiCommand> cmd;
+        for (int i = 0; i < 10 && !cmd; ++i) {
+            auto in = wire.recv(2000);
+            if (!in) return;
+            if (in->bhs.opcode() == pdu::Opcode::ScsiCommand) cmd = pdu::decode_scsi_command(in->bhs).value();
+        }
+        if (!cmd) return;
+        wire.expcmdsn = cmd->cmdsn + 1;
+        wire.maxcmdsn = wire.expcmdsn + 15;
+        auto r2t = [&](std::uint32_t ttt, std::uint32_t r2tsn, std::uint32_t offset) {
+            pdu::R2T r;
+            r.itt = cmd->itt;
+            r.ttt = ttt;
+            r.statsn = wire.statsn;
+            r.expcmdsn = wire.expcmdsn;
+            r.maxcmdsn = wire.maxcmdsn;
+            r.r2tsn = r2tsn;
+            r.buffer_offset = offset;
+            r.desired_length = 65536;
+            return wire.send(pdu::encode(r));
+        };
+        const std::uint32_t first_offset = cmd->data_length;  // right after the immediate data
+        if (!r2t(1, 0, first_offset)) return;
+        if (!r2t(2, second_r2tsn, first_offset + second_delta)) return;
+        while (auto in = wire.recv(1000)) {
+            auto out = pdu::decode_data_out(in->bhs);
+            if (!out) continue;
+            (out->ttt == 1 ? tally.first_bytes : tally.second_bytes) += out->data_length;
+        }
+        tally.dropped = true;  // EOF (or silence): the initiator closed the connection
+    };
+}
+
+// The second R2T carries `second_r2tsn` and starts `second_delta` bytes after the first.
+void run_two_r2ts(std::uint32_t second_r2tsn, std::uint32_t second_delta, const char* expected) {
+    R2TScript tally;
+    fake::HostileTarget target(two_r2ts(tally, second_r2tsn, second_delta));
+    TcpRig rig(target.port());
+    REQUIRE(rig.login().ok());
+    WriteTask w;
+    rig.session->submit(w.task);
+    REQUIRE(rig.run_until([&] { return w.done && rig.failures > 0; }, 5000ms));
+    CHECK(w.task.error != 0);
+    CHECK(rig.last_failure.message.find(expected) != std::string::npos);
+    REQUIRE(rig.run_until([&] { return target.finished(); }, 5000ms));
+    CHECK(tally.first_bytes == 65536u);  // the good R2T got its data
+    CHECK(tally.second_bytes == 0u);     // the bad one got nothing
+    CHECK(tally.dropped);
+}
+}  // namespace
+
+TEST_CASE("hostile target: a duplicate R2T (same R2TSN) drops the connection and gets no data") {
+    run_two_r2ts(0, 65536, "duplicate or out of order");
+}
+
+TEST_CASE("hostile target: an R2T that skips an R2TSN drops the connection") {
+    run_two_r2ts(2, 65536, "duplicate or out of order");
+}
+
+TEST_CASE("hostile target: an R2T asking again for data already sent drops the connection") {
+    run_two_r2ts(1, 0, "asks again for data");
 }
