@@ -45,6 +45,7 @@ struct ScsiTask {
     std::uint32_t cmdsn = 0;
     std::uint32_t data_out_sent = 0;  // unsolicited + solicited bytes handed to the datamover
     std::uint32_t next_r2tsn = 0;     // the R2TSN the target's next R2T must carry
+    std::uint32_t next_datasn = 0;    // the DataSN the target's next Data-In must carry
     std::uint32_t solicited_end = 0;  // end of the data asked for so far (in order: next R2T starts here or later)
     ScsiTask* next = nullptr;         // intrusive queue link while waiting for the CmdSN window
     std::uint64_t seq = 0;            // submission order: reissues keep it

@@ -12,7 +12,7 @@ void Session::reset_results(ScsiTask& task) {
     task.status = 0;
     task.underflow = task.overflow = false;
     task.residual = task.transferred = task.data_out_sent = 0;
-    task.next_r2tsn = task.solicited_end = 0;
+    task.next_r2tsn = task.next_datasn = task.solicited_end = 0;
     task.sense_length = 0;
     task.next = nullptr;
 }
@@ -95,7 +95,7 @@ void Session::issue(ScsiTask& task) {
     auto st = datamover_->send_command(pdu::encode(cmd), payload);
     if (!st) return;  // the datamover reports the connection loss; the task fails with it
     task.data_out_sent = immediate;
-    task.next_r2tsn = 0;                           // R2TSNs count per command, from 0
+    task.next_r2tsn = task.next_datasn = 0;        // R2TSNs and DataSNs count per command, from 0
     task.solicited_end = immediate + unsolicited;  // R2Ts ask for what was not sent unasked
     if (unsolicited) send_data_out(task, pdu::kReservedTag, immediate, unsolicited);
 }
@@ -181,6 +181,16 @@ void Session::on_data_in(const pdu::Bhs& bhs, Bytes data) {
         if (late_answer_for_retired(din->itt, "Data-In")) return;
         return protocol_error("Data-In for unknown ITT " + std::to_string(din->itt));
     }
+    // DataPDUInOrder and DataSequenceInOrder are always Yes (we offer Yes; both are OR keys):
+    // each Data-In carries the next DataSN and starts where the previous one ended. So the data
+    // covers the transfer without a hole or an overlap, and `transferred` counts real bytes (a
+    // short read fails in the LUN layer instead of returning stale buffer bytes as good).
+    if (din->datasn != task->next_datasn || (!data.empty() && din->buffer_offset != task->transferred))
+        return protocol_error("Data-In for ITT " + std::to_string(din->itt) + " out of order: DataSN " +
+                              std::to_string(din->datasn) + " at offset " + std::to_string(din->buffer_offset) +
+                              ", expected DataSN " + std::to_string(task->next_datasn) + " at offset " +
+                              std::to_string(task->transferred));
+    ++task->next_datasn;
     task->transferred += std::uint32_t(data.size());
     if (!din->has_status) return;
     update_statsn(din->statsn);

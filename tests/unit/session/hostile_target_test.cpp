@@ -343,3 +343,71 @@ TEST_CASE("hostile target: an R2T that skips an R2TSN drops the connection") {
 TEST_CASE("hostile target: an R2T asking again for data already sent drops the connection") {
     run_two_r2ts(1, 0, "asks again for data");
 }
+
+namespace {
+struct ReadTask final : session::TaskOwner {
+    std::vector<std::uint8_t> data = std::vector<std::uint8_t>(16 * 1024, 0xee);  // stale bytes
+    session::ScsiTask task;
+    bool done = false;
+    ReadTask() {
+        task.cdb = scsi::read16(0, std::uint32_t(data.size() / 512));
+        task.read = true;
+        task.buffer = data.data();
+        task.length = std::uint32_t(data.size());
+        task.owner = this;
+    }
+    void task_done(session::ScsiTask&) override { done = true; }
+};
+
+// Answers the READ with two 8 KiB Data-In PDUs, the second with GOOD status: DataSNs and
+// offsets as given.
+fake::HostileTarget::Script two_data_ins(std::uint32_t second_datasn, std::uint32_t second_offset) {
+    return [second_datasn, second_offset](fake::Wire& wire) {
+        std::optional<pdu::ScsiCommand> cmd;
+        for (int i = 0; i < 10 && !cmd; ++i) {
+            auto in = wire.recv(2000);
+            if (!in) return;
+            if (in->bhs.opcode() == pdu::Opcode::ScsiCommand) cmd = pdu::decode_scsi_command(in->bhs).value();
+        }
+        if (!cmd) return;
+        wire.expcmdsn = cmd->cmdsn + 1;
+        wire.maxcmdsn = wire.expcmdsn + 15;
+        for (std::uint32_t k = 0; k < 2; ++k) {
+            pdu::DataIn d;
+            d.itt = cmd->itt;
+            d.final = k == 1;
+            d.has_status = k == 1;
+            d.status = 0;
+            if (k == 1) d.statsn = wire.statsn++;
+            d.expcmdsn = wire.expcmdsn;
+            d.maxcmdsn = wire.maxcmdsn;
+            d.datasn = k == 0 ? 0 : second_datasn;
+            d.buffer_offset = k == 0 ? 0 : second_offset;
+            d.data_length = 8192;
+            if (!wire.send(pdu::encode(d), std::vector<std::uint8_t>(8192, std::uint8_t(0x10 + k)))) return;
+        }
+        while (wire.recv(1000)) {
+        }
+    };
+}
+
+void run_two_data_ins(std::uint32_t second_datasn, std::uint32_t second_offset) {
+    fake::HostileTarget target(two_data_ins(second_datasn, second_offset));
+    TcpRig rig(target.port());
+    REQUIRE(rig.login().ok());
+    ReadTask r;
+    rig.session->submit(r.task);
+    REQUIRE(rig.run_until([&] { return r.done; }, 5000ms));
+    // Never a good read with the stale bytes still in the buffer's second half.
+    CHECK(r.task.error != 0);
+    CHECK(rig.last_failure.message.find("out of order") != std::string::npos);
+}
+}  // namespace
+
+TEST_CASE("hostile target: Data-In that overlaps (the same offset twice) never completes the read as good") {
+    run_two_data_ins(1, 0);
+}
+
+TEST_CASE("hostile target: Data-In with a gap in its DataSNs drops the connection") {
+    run_two_data_ins(2, 8192);
+}
