@@ -111,6 +111,10 @@ public:
     // that keeps continuing (more than kMaxTextResponses PDUs, or 1 MiB) drops the connection.
     void text_request(std::string key, std::string value, TextDone done);
     static constexpr std::uint32_t kMaxTextResponses = 256;
+    // The longest wait before a reconnect that a target's DefaultTime2Wait (negotiated up to
+    // 3600 s) or an Async Message's Time2Wait can impose: beyond it, I/O held for the
+    // replacement session would wait on the target's say-so alone.
+    static constexpr std::chrono::seconds kMaxTime2Wait{30};
     // Waits for in-flight commands, then logs out and closes the connection. While
     // reconnecting it ends at once: held tasks fail with EIO, then `done` runs.
     void logout(Done done);
@@ -156,7 +160,8 @@ private:
     void send_data_out(ScsiTask& task, std::uint32_t ttt, std::uint32_t offset, std::uint32_t length);
     void complete(ScsiTask& task);
     void complete_later(ScsiTask& task, int error);
-    void update_window(std::uint32_t expcmdsn, std::uint32_t maxcmdsn);
+    // False (and the connection dropped) when the target acknowledges commands never sent.
+    [[nodiscard]] bool update_window(std::uint32_t expcmdsn, std::uint32_t maxcmdsn);
     void update_statsn(std::uint32_t statsn);
     bool window_open() const { return sn_le(cmdsn_, maxcmdsn_); }
     std::uint32_t next_control_itt() { return 0x80000000u | (control_itt_++ & 0x7fffffffu); }

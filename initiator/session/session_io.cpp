@@ -120,11 +120,17 @@ void Session::send_data_out(ScsiTask& task, std::uint32_t ttt, std::uint32_t off
     task.data_out_sent += length;
 }
 
-void Session::update_window(std::uint32_t expcmdsn, std::uint32_t maxcmdsn) {
+bool Session::update_window(std::uint32_t expcmdsn, std::uint32_t maxcmdsn) {
     // RFC 7143 §4.2.2.1: ignore a window whose MaxCmdSN < ExpCmdSN - 1; otherwise only move forward.
-    if (sn_lt(maxcmdsn, expcmdsn - 1)) return;
+    if (sn_lt(maxcmdsn, expcmdsn - 1)) return true;
+    // ExpCmdSN is the next CmdSN the target expects: beyond ours, it claims commands never sent.
+    if (sn_lt(cmdsn_, expcmdsn)) {
+        protocol_error("ExpCmdSN " + std::to_string(expcmdsn) + " beyond the next CmdSN " + std::to_string(cmdsn_));
+        return false;
+    }
     if (sn_lt(expcmdsn_, expcmdsn)) expcmdsn_ = expcmdsn;
     if (sn_lt(maxcmdsn_, maxcmdsn)) maxcmdsn_ = maxcmdsn;
+    return true;
 }
 
 void Session::update_statsn(std::uint32_t statsn) {
@@ -174,7 +180,7 @@ MutableBytes Session::data_in_placement(const pdu::Bhs& bhs) {
 void Session::on_data_in(const pdu::Bhs& bhs, Bytes data) {
     auto din = pdu::decode_data_in(bhs);
     if (!din) return protocol_error(din.error().message);
-    update_window(din->expcmdsn, din->maxcmdsn);
+    if (!update_window(din->expcmdsn, din->maxcmdsn)) return;
     ScsiTask* task = tasks_.find(din->itt);
     if (!task) {
         if (din->has_status) update_statsn(din->statsn);
@@ -206,7 +212,7 @@ void Session::on_scsi_response(const pdu::Bhs& bhs, Bytes data) {
     auto resp = pdu::decode_scsi_response(bhs);
     if (!resp) return protocol_error(resp.error().message);
     update_statsn(resp->statsn);
-    update_window(resp->expcmdsn, resp->maxcmdsn);
+    if (!update_window(resp->expcmdsn, resp->maxcmdsn)) return;
     ScsiTask* task = tasks_.remove(resp->itt);
     if (!task) {
         if (late_answer_for_retired(resp->itt, "SCSI Response")) return;
@@ -234,7 +240,7 @@ void Session::on_scsi_response(const pdu::Bhs& bhs, Bytes data) {
 void Session::on_r2t(const pdu::Bhs& bhs) {
     auto r2t = pdu::decode_r2t(bhs);
     if (!r2t) return protocol_error(r2t.error().message);
-    update_window(r2t->expcmdsn, r2t->maxcmdsn);
+    if (!update_window(r2t->expcmdsn, r2t->maxcmdsn)) return;
     ScsiTask* task = tasks_.find(r2t->itt);
     if (!task || !task->write) return protocol_error("R2T for unknown or non-write ITT " + std::to_string(r2t->itt));
     if (datamover_->target_moves_data()) return protocol_error("R2T on an iSER connection");
@@ -264,7 +270,7 @@ void Session::on_r2t(const pdu::Bhs& bhs) {
 void Session::on_nop_in(const pdu::Bhs& bhs, Bytes data) {
     auto nop = pdu::decode_nop_in(bhs);
     if (!nop) return protocol_error(nop.error().message);
-    update_window(nop->expcmdsn, nop->maxcmdsn);
+    if (!update_window(nop->expcmdsn, nop->maxcmdsn)) return;
     if (nop->itt != pdu::kReservedTag) {
         update_statsn(nop->statsn);
         if (nop->itt == ping_itt_) {
@@ -341,7 +347,7 @@ void Session::on_text_response(const pdu::Bhs& bhs, Bytes data) {
     auto resp = pdu::decode_text_response(bhs);
     if (!resp) return protocol_error(resp.error().message);
     update_statsn(resp->statsn);
-    update_window(resp->expcmdsn, resp->maxcmdsn);
+    if (!update_window(resp->expcmdsn, resp->maxcmdsn)) return;
     if (resp->itt != pdu::kReservedTag && resp->itt == text_abandoned_itt_) {
         ISER_LOG_WARN(log_, "%s: late Text Response for an exchange that timed out; ignored", config_.host.c_str());
         return;
@@ -368,7 +374,7 @@ void Session::on_async_message(const pdu::Bhs& bhs, Bytes) {
     auto msg = pdu::decode_async_message(bhs);
     if (!msg) return protocol_error(msg.error().message);
     update_statsn(msg->statsn);
-    update_window(msg->expcmdsn, msg->maxcmdsn);
+    if (!update_window(msg->expcmdsn, msg->maxcmdsn)) return;
     switch (msg->event) {
         case 0: ISER_LOG_INFO(log_, "%s: target reported a SCSI asynchronous event", config_.host.c_str()); break;
         case 1:
@@ -392,7 +398,7 @@ void Session::on_async_message(const pdu::Bhs& bhs, Bytes) {
             if (recovery_enabled() && state_ == State::FullFeature) {
                 if (datamover_) datamover_->close();
                 return connection_lost(make_error(ECONNRESET, "target dropped the connection (Async Message)"),
-                                       std::chrono::seconds(msg->param2));
+                                       std::min<std::chrono::milliseconds>(std::chrono::seconds(msg->param2), kMaxTime2Wait));
             }
             break;
         case 4: ISER_LOG_WARN(log_, "%s: target requests parameter renegotiation (not supported)", config_.host.c_str()); break;
@@ -404,7 +410,7 @@ void Session::on_reject(const pdu::Bhs& bhs, Bytes data) {
     auto rej = pdu::decode_reject(bhs);
     if (!rej) return protocol_error(rej.error().message);
     update_statsn(rej->statsn);
-    update_window(rej->expcmdsn, rej->maxcmdsn);
+    if (!update_window(rej->expcmdsn, rej->maxcmdsn)) return;
     if (data.size() < pdu::kBhsSize) return protocol_error("Reject without the rejected header");
     std::uint32_t itt = load_be32(data.data() + 16);
     ISER_LOG_ERROR(log_, "%s: target rejected a PDU (reason 0x%02x, ITT 0x%08x)", config_.host.c_str(), rej->reason, itt);

@@ -77,7 +77,7 @@ void Session::requeue(ScsiTask& task) {
 }
 
 void Session::schedule_reconnect(milliseconds min_wait) {
-    const milliseconds time2wait = std::chrono::seconds(params_.default_time2wait);
+    const milliseconds time2wait = std::min<milliseconds>(std::chrono::seconds(params_.default_time2wait), kMaxTime2Wait);
     const milliseconds delay = std::max({backoff_, time2wait, min_wait});
     if (reconnect_timer_) loop_.cancel_timer(reconnect_timer_);
     reconnect_timer_ = loop_.add_timer(delay, [this] {

@@ -102,7 +102,7 @@ void Session::on_task_mgmt_response(const pdu::Bhs& bhs) {
     auto r = pdu::decode_task_mgmt_response(bhs);
     if (!r) return protocol_error(r.error().message);
     update_statsn(r->statsn);
-    update_window(r->expcmdsn, r->maxcmdsn);
+    if (!update_window(r->expcmdsn, r->maxcmdsn)) return;
     auto it = std::find_if(tmfs_.begin(), tmfs_.end(), [&](const Tmf& t) { return t.itt == r->itt; });
     if (it == tmfs_.end()) return;  // answered after it was escalated or superseded
     const Tmf t = *it;

@@ -411,3 +411,19 @@ TEST_CASE("hostile target: Data-In that overlaps (the same offset twice) never c
 TEST_CASE("hostile target: Data-In with a gap in its DataSNs drops the connection") {
     run_two_data_ins(2, 8192);
 }
+
+TEST_CASE("hostile target: an ExpCmdSN beyond the initiator's next CmdSN drops the connection") {
+    fake::HostileTarget target([](fake::Wire& wire) {
+        pdu::NopIn in;  // unsolicited: only moves the window, here past commands never sent
+        in.statsn = wire.statsn;
+        in.expcmdsn = wire.expcmdsn + 100;
+        in.maxcmdsn = wire.expcmdsn + 164;
+        if (!wire.send(pdu::encode(in))) return;
+        while (wire.recv(1000)) {
+        }
+    });
+    TcpRig rig(target.port());
+    REQUIRE(rig.login().ok());
+    REQUIRE(rig.run_until([&] { return rig.failures > 0; }, 5000ms));
+    CHECK(rig.last_failure.message.find("beyond the next CmdSN") != std::string::npos);
+}
