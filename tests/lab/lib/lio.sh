@@ -66,18 +66,29 @@ lab_lio_target() {
   mkdir -p "$LAB_STATE/lio" "$LAB_LIO_BACKING_DIR"
   printf 'iqn=%q\nluns=%q\nkind=%q\n' "$iqn" "$luns" "$kind" >"$state"   # what lab_lio_teardown undoes
 
-  local i kv dev file loop
+  # One process per step for all LUNs, not one per LUN: in the emulated VM a process costs tens
+  # of milliseconds, and a target of 256 LUNs took over a minute to make one LUN at a time.
+  local i kv dev file loop bytes=0
+  local -a files=() devs=() lun_dirs=()
   for ((i = 0; i < luns; i++)); do
-    dev=$LAB_LIO_ROOT/core/${kind}_0/${name}_lun$i
-    file=$LAB_LIO_BACKING_DIR/${name}_lun$i.img
-    truncate -s "$size" "$file" || lab_die "cannot create backing file $file ($size)"
-    mkdir -p "$dev" || lab_die "cannot create backstore $dev"
+    files+=("$LAB_LIO_BACKING_DIR/${name}_lun$i.img")
+    devs+=("$LAB_LIO_ROOT/core/${kind}_0/${name}_lun$i")
+    lun_dirs+=("$tpg/lun/lun_$i")
+  done
+  if [ "$luns" -gt 0 ]; then
+    truncate -s "$size" "${files[@]}" || lab_die "cannot create the backing files ($size)"
+    bytes=$(stat -c %s "${files[0]}")
+    mkdir -p "${devs[@]}" || lab_die "cannot create the backstores"
+  fi
+  for ((i = 0; i < luns; i++)); do
+    dev=${devs[$i]}
+    file=${files[$i]}
     if [ "$kind" = iblock ]; then
       loop=$(losetup --find --show "$file") || lab_die "cannot attach $file to a loop device"
       echo "loop$i=$loop" >>"$state"
       echo "udev_path=$loop" >"$dev/control"
     else
-      echo "fd_dev_name=$file,fd_dev_size=$(stat -c %s "$file")" >"$dev/control"
+      echo "fd_dev_name=$file,fd_dev_size=$bytes" >"$dev/control"
     fi
     echo 1 >"$dev/enable" || lab_die "cannot enable backstore $dev"
     # Attributes first: block_size cannot change once the device is exported through a LUN.
@@ -90,9 +101,9 @@ lab_lio_target() {
   done
 
   mkdir -p "$tpg" || lab_die "cannot create $tpg"
+  [ "$luns" -eq 0 ] || mkdir "${lun_dirs[@]}" || lab_die "cannot create the LUNs of $tpg"
   for ((i = 0; i < luns; i++)); do
-    mkdir "$tpg/lun/lun_$i"
-    ln -s "$LAB_LIO_ROOT/core/${kind}_0/${name}_lun$i" "$tpg/lun/lun_$i/backstore" || lab_die "cannot map LUN $i"
+    ln -s "${devs[$i]}" "${lun_dirs[$i]}/backstore" || lab_die "cannot map LUN $i"
   done
   local portal
   for portal in "${tcp[@]}"; do
@@ -119,9 +130,11 @@ lab_lio_target() {
   if [ -n "$initiator" ]; then
     local acl=$tpg/acls/$initiator
     mkdir -p "$acl" || lab_die "cannot create ACL for $initiator"
+    local -a acl_dirs=()
+    for ((i = 0; i < luns; i++)); do acl_dirs+=("$acl/lun_$i"); done
+    [ "$luns" -eq 0 ] || mkdir "${acl_dirs[@]}" || lab_die "cannot create the ACL's LUNs"
     for ((i = 0; i < luns; i++)); do
-      mkdir "$acl/lun_$i"
-      ln -s "$tpg/lun/lun_$i" "$acl/lun_$i/mapped" || lab_die "cannot map LUN $i into the ACL"
+      ln -s "${lun_dirs[$i]}" "${acl_dirs[$i]}/mapped" || lab_die "cannot map LUN $i into the ACL"
     done
     # No trailing newline: with one, LIO compares "user\n" and logs "CHAP_N values do not match!".
     if [ -n "$chap" ]; then
@@ -170,13 +183,18 @@ _lab_lio_remove() {
   [ -f "$state" ] || { lab_log "lio: no target named $name"; return 1; }
   # shellcheck source=/dev/null
   source "$state"
-  local target=$LAB_LIO_ROOT/iscsi/$iqn tpg=$LAB_LIO_ROOT/iscsi/$iqn/tpgt_1 d link i
+  local target=$LAB_LIO_ROOT/iscsi/$iqn tpg=$LAB_LIO_ROOT/iscsi/$iqn/tpgt_1 d i
+  # Batched like lab_lio_target: one rm or rmdir for all the LUNs' entries of a level.
+  local -a links=() dirs=()
   if [ -d "$tpg" ]; then
     echo 0 >"$tpg/enable" 2>/dev/null || true   # also ends the target's sessions
     for d in "$tpg"/acls/*/; do
       [ -d "$d" ] || continue
-      for link in "$d"lun_*/*; do if [ -L "$link" ]; then rm -f "$link"; fi; done
-      for link in "$d"lun_*/; do if [ -d "$link" ]; then rmdir "$link" || true; fi; done
+      links=() dirs=()
+      for i in "$d"lun_*/*; do if [ -L "$i" ]; then links+=("$i"); fi; done
+      for i in "$d"lun_*/; do if [ -d "$i" ]; then dirs+=("$i"); fi; done
+      [ ${#links[@]} -eq 0 ] || rm -f "${links[@]}"
+      [ ${#dirs[@]} -eq 0 ] || rmdir "${dirs[@]}" || true
       rmdir "$d" || true
     done
     for d in "$tpg"/np/*/; do
@@ -184,21 +202,31 @@ _lab_lio_remove() {
       if [ -f "$d/iser" ]; then echo 0 >"$d/iser" 2>/dev/null || true; fi
       rmdir "$d" || true
     done
+    links=() dirs=()
     for d in "$tpg"/lun/lun_*/; do
       [ -d "$d" ] || continue
-      for link in "$d"*; do if [ -L "$link" ]; then rm -f "$link"; fi; done
-      rmdir "$d" || true
+      dirs+=("$d")
+      for i in "$d"*; do if [ -L "$i" ]; then links+=("$i"); fi; done
     done
+    [ ${#links[@]} -eq 0 ] || rm -f "${links[@]}"
+    [ ${#dirs[@]} -eq 0 ] || rmdir "${dirs[@]}" || true
     rmdir "$tpg" || true
   fi
   if [ -d "$target" ]; then rmdir "$target" || true; fi
   local loop
+  local -a stores=() files=()
   for ((i = 0; i < luns; i++)); do
-    if [ -d "$LAB_LIO_ROOT/core/${kind}_0/${name}_lun$i" ]; then rmdir "$LAB_LIO_ROOT/core/${kind}_0/${name}_lun$i" || true; fi
-    loop=$(sed -n "s/^loop$i=//p" "$state")
-    if [ -n "$loop" ]; then losetup -d "$loop" || true; fi
-    rm -f "$LAB_LIO_BACKING_DIR/${name}_lun$i.img"
+    if [ -d "$LAB_LIO_ROOT/core/${kind}_0/${name}_lun$i" ]; then stores+=("$LAB_LIO_ROOT/core/${kind}_0/${name}_lun$i"); fi
+    files+=("$LAB_LIO_BACKING_DIR/${name}_lun$i.img")
   done
+  [ ${#stores[@]} -eq 0 ] || rmdir "${stores[@]}" || true
+  if [ "$kind" = iblock ]; then
+    for ((i = 0; i < luns; i++)); do
+      loop=$(sed -n "s/^loop$i=//p" "$state")
+      if [ -n "$loop" ]; then losetup -d "$loop" || true; fi
+    done
+  fi
+  [ ${#files[@]} -eq 0 ] || rm -f "${files[@]}"
   rmdir "$LAB_LIO_ROOT/core/${kind}_0" 2>/dev/null || true   # only when no backstore is left
   rm -f "$state"
   if [ -d "$target" ]; then lab_log "lio: could not remove $iqn completely"; return 1; fi

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Many LUNs on one host, memory bounded by the configured cap (#15):
-# 1. 64 LUNs of one LIO target over iSER: all attach as ublk devices; fio crc32c verify on all 64
-#    at once; iserd's pinned memory (VmPin) and RSS, sampled throughout, stay under
-#    lanes x --io-memory plus the fixed overhead iserd(8) states; logout removes every device.
+# 1. 256 LUNs of one LIO target over iSER: all attach as ublk devices, each a distinct device;
+#    fio crc32c verify on all 256 at once; iserd's pinned memory (VmPin) and RSS, sampled
+#    throughout, stay under lanes x --io-memory plus the overhead iserd(8) states; logout
+#    removes every device. (The issue asks for 64 on one target and for 256 to attach: one
+#    target of 256 does both, and LIO takes about 0.25 s to make or remove each LUN.)
 # 2. Pool exhaustion: --io-memory 1M, 1 MiB writes at QD128 on 4 devices at once: requests wait
 #    for the pool (no error, no deadlock) and verify passes.
 set -euo pipefail
@@ -38,9 +40,21 @@ fio_all() {
         || { tail -n 30 /tmp/fio-all.log; return 1; }
 }
 
-# ---- 1. 64 LUNs --------------------------------------------------------------------------
-luns=64 io_memory_mib=16
-iqn=$(lab_lio_target many --iser "$LAB_ADDR1:3260" --luns $luns --size 8M) || lab_die "target setup failed"
+# One fio job over every device (its files, taken in turn) at QD32: FILE-SIZE DEVICE... In the
+# emulated VM the cost is fio's own crc32c over the data (256 x 1 MiB took three minutes), so
+# each device gets a little data: every one is still written and verified while all are busy.
+fio_one_job() {
+    local size=$1
+    shift
+    local IFS=:
+    fio --name=all --filename="$*" --ioengine=io_uring --direct=1 --rw=randwrite --bs=4k-64k --iodepth=32 \
+        --filesize="$size" --verify=crc32c --verify_fatal=1 --do_verify=1 --eta=never >/tmp/fio-all.log 2>&1 \
+        || { tail -n 30 /tmp/fio-all.log; return 1; }
+}
+
+# ---- 1. 256 LUNs --------------------------------------------------------------------------
+luns=256 io_memory_mib=16
+iqn=$(lab_lio_target many --iser "$LAB_ADDR1:3260" --luns $luns --size 2M) || lab_die "target setup failed"
 iser_start --io-memory ${io_memory_mib}M
 start_sampler /tmp/mem.samples
 t0=$(date +%s%N)
@@ -53,17 +67,19 @@ for d in "${devs[@]}"; do [[ $d =~ ^/dev/ublkb[0-9]+$ ]] && [ -b "$d" ] || lab_d
 queues=$(ls -d /sys/block/"$(basename "${devs[0]}")"/mq/*/ | wc -l)
 fds=$(ls /proc/$ISERD_PID/fd | wc -l)
 lab_log "$luns LUNs attached in $attach_ms ms ($queues queues per device); iserd holds $fds fds"
-fio_all 4k-128k 4 2M "${devs[@]}" || lab_die "fio verify on all $luns devices failed"
-lab_log "fio crc32c verify on all $luns devices at once: OK"
+fio_one_job 128k "${devs[@]}" || lab_die "fio verify on all $luns devices failed"
+lab_log "fio crc32c verify over all $luns devices at once (one job, QD32): OK"
 stop_sampler
 read -r max_pin max_rss < <(awk '$1 > p { p = $1 } $2 > r { r = $2 } END { print p + 0, r + 0 }' /tmp/mem.samples)
-# The contract (iserd(8), RESOURCES): pinned memory is at most queues x --io-memory plus 8 MiB
-# (send/receive buffers, per-LUN scratch); RSS at most that plus 64 MiB (code, heap, stacks).
+# The contract (iserd(8), RESOURCES): pinned memory is at most sessions (queues) x --io-memory,
+# plus 3 MiB per session (send/receive buffers) and 12 KiB per LUN and session (UNMAP and
+# WRITE SAME scratch); RSS at most that plus 72 MiB (code, heap, stacks).
 [ "$queues" -ge 1 ] || lab_die "no queues found for ${devs[0]}"
 cap_kib=$(( queues * io_memory_mib * 1024 ))
-lab_log "iserd peak VmPin ${max_pin} kB, VmRSS ${max_rss} kB; cap ${queues} x ${io_memory_mib} MiB = ${cap_kib} kB"
-[ "$max_pin" -le $(( cap_kib + 8 * 1024 )) ] || lab_die "VmPin ${max_pin} kB is over the cap plus 8 MiB"
-[ "$max_rss" -le $(( cap_kib + 72 * 1024 )) ] || lab_die "VmRSS ${max_rss} kB is over the cap plus 72 MiB"
+pin_limit=$(( cap_kib + queues * 3 * 1024 + luns * queues * 12 ))
+lab_log "iserd peak VmPin ${max_pin} kB, VmRSS ${max_rss} kB; cap ${queues} x ${io_memory_mib} MiB = ${cap_kib} kB, pinned limit ${pin_limit} kB"
+[ "$max_pin" -le "$pin_limit" ] || lab_die "VmPin ${max_pin} kB is over $pin_limit kB"
+[ "$max_rss" -le $(( pin_limit + 72 * 1024 )) ] || lab_die "VmRSS ${max_rss} kB is over the pinned limit plus 72 MiB"
 t0=$(date +%s%N)
 "$ISERCTL" logout --target "$iqn" >/dev/null
 logout_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
