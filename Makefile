@@ -3,6 +3,7 @@
 #   make test     every test: unit, host (real tgtd), fuzz, lab (QEMU VM), plus ASan/UBSan
 #   make demo     the main job on the built-in lab: attach a LUN over iSER and use it
 #   make bench    benchmarks, side by side with the peers
+#   make bench-scale  1, 16 and 64 LUNs: attach, memory, aggregate IOPS, logout, ours vs the kernel
 #   make install  binaries, man pages, units
 #   make fuzz     the fuzzers for longer (FUZZ_SECONDS each, default 300)
 BUILD ?= build
@@ -10,7 +11,7 @@ JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 FUZZ_SECONDS ?= 300
 
-.PHONY: all setup build build-asan test demo bench soak install fuzz clean
+.PHONY: all setup build build-asan test demo bench bench-scale soak install fuzz clean
 
 all: build
 
@@ -34,6 +35,10 @@ demo: build
 
 bench: build
 	@bench/run
+
+# Many LUNs in the lab VM, ours against the kernel's ib_iser (ISER_SCALE_LUNS, default "1 16 64").
+bench-scale: build
+	@tests/lab/run bench/scale.sh
 
 # Fault-injection soak in the lab VM (ISER_SOAK_SECONDS, default 300, at most 600).
 soak: build
