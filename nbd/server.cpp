@@ -34,8 +34,8 @@ Result<std::unique_ptr<NbdServer>> NbdServer::create(EventLoop& loop, BlockBacke
     auto pool = backend.io_pool();
     if (!pool) return make_error(pool.error().code, "nbd: " + pool.error().message);
     const std::uint32_t largest = nbd::make_export_info(g, config.export_name).block_sizes.maximum;
-    if ((*pool)->capacity() < largest)
-        return make_error(EINVAL, "nbd: I/O memory pool (" + std::to_string((*pool)->capacity()) +
+    if ((*pool)->max_slice() < largest)
+        return make_error(EINVAL, "nbd: I/O memory pool (slices up to " + std::to_string((*pool)->max_slice()) +
                                       " bytes) smaller than the largest request (" + std::to_string(largest) + ")");
     std::unique_ptr<NbdServer> server(new NbdServer(loop, backend, log, std::move(config)));
     server->pool_ = *pool;

@@ -63,8 +63,8 @@ Status Queue::setup() {
         auto pool = backend_.io_pool();
         if (!pool) return make_error(pool.error().code, where + ": " + pool.error().message);
         pool_ = *pool;
-        if (pool_->capacity() < buffer_bytes_)
-            return make_error(EINVAL, where + ": I/O memory pool (" + std::to_string(pool_->capacity()) +
+        if (pool_->max_slice() < buffer_bytes_)
+            return make_error(EINVAL, where + ": I/O memory pool (slices up to " + std::to_string(pool_->max_slice()) +
                                           " bytes) smaller than the largest request (" + std::to_string(buffer_bytes_) + ")");
         slices_.resize(depth_);
         for (std::uint16_t tag = 0; tag < depth_; ++tag) {

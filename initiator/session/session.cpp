@@ -63,11 +63,31 @@ void Session::cancel_start(const Error& why) {
 
 Result<IoSlicePool*> Session::io_pool() {
     if (!io_pool_) {
-        auto region = allocate_io_memory(config_.io_memory_bytes);
-        if (!region) return make_error(region.error().code, "I/O memory pool: " + region.error().message);
-        io_pool_ = std::make_unique<IoSlicePool>(*region);
+        // One chunk now, the others as the load asks for them (see io_slice_pool.hpp): a lane of
+        // small, shallow I/O pins 4 MiB, not the whole cap.
+        const std::size_t chunk = std::min(config_.io_memory_bytes, kIoPoolChunkBytes);
+        auto first = allocate_io_memory(chunk);
+        if (!first) return make_error(first.error().code, "I/O memory pool: " + first.error().message);
+        io_pool_ = std::make_unique<IoSlicePool>(config_.io_memory_bytes, *first, [this](std::size_t bytes) {
+            return grow_io_pool(bytes);
+        });
     }
     return io_pool_.get();
+}
+
+Result<IoMemory> Session::grow_io_pool(std::size_t bytes) {
+    auto mem = io_memory_.allocate(bytes);
+    if (!mem) return mem;
+    if (datamover_) {
+        // A datamover already closed (the session is reconnecting) is not an error: the next
+        // one registers every region at start(), and I/O waits for it anyway.
+        Status st = datamover_->add_io_memory(*mem);
+        if (!st && st.error().code != ENOTCONN) {
+            ISER_LOG_WARN(log_, "%s: I/O memory pool stays at its size: %s", config_.host.c_str(), st.error().message.c_str());
+            return st.take_error();
+        }
+    }
+    return mem;
 }
 
 Result<IoMemory> Session::allocate_io_memory(std::size_t bytes) {

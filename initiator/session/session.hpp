@@ -133,8 +133,9 @@ public:
     const char* transport_name() const { return datamover_ ? datamover_->transport_name() : "none"; }
     // Payload memory for tasks: lives as long as the session, usable by every connection it makes.
     Result<IoMemory> allocate_io_memory(std::size_t bytes);
-    // The bounded pool requests take their payload from (config().io_memory_bytes, one region
-    // registered once per connection). Made on first use.
+    static constexpr std::size_t kIoPoolChunkBytes = 4u << 20;  // io_pool() grows by this much
+    // The bounded pool requests take their payload from (up to config().io_memory_bytes, in
+    // chunks made as the load needs them, each registered once per connection). Made on first use.
     Result<IoSlicePool*> io_pool();
     // Commands the target holds (sent, not answered).
     std::uint32_t tasks_in_flight() const { return tasks_.in_use(); }
@@ -160,6 +161,7 @@ private:
     void send_data_out(ScsiTask& task, std::uint32_t ttt, std::uint32_t offset, std::uint32_t length);
     void complete(ScsiTask& task);
     void complete_later(ScsiTask& task, int error);
+    Result<IoMemory> grow_io_pool(std::size_t bytes);  // a new chunk for io_pool()
     // False (and the connection dropped) when the target acknowledges commands never sent.
     [[nodiscard]] bool update_window(std::uint32_t expcmdsn, std::uint32_t maxcmdsn);
     void update_statsn(std::uint32_t statsn);

@@ -164,3 +164,84 @@ TEST_CASE("random traffic: never more than the region, never the same bytes twic
     CHECK(pool.stats().in_use == 0);
     CHECK(pool.stats().peak <= pool.capacity());
 }
+
+namespace {
+// Chunks of 16 granules made on demand, each in memory of its own (not next to the others).
+struct Grower {
+    std::vector<std::unique_ptr<Region>> chunks;
+    int calls = 0;
+    bool fail = false;
+    IoSlicePool::Grow grow() {
+        return [this](std::size_t bytes) -> Result<IoMemory> {
+            ++calls;
+            if (fail) return make_error(ENOMEM, "no memory");
+            chunks.push_back(std::make_unique<Region>(bytes));
+            return chunks.back()->memory();
+        };
+    }
+    bool inside(std::size_t i, const std::uint8_t* p, std::size_t n) const {
+        const auto& b = chunks[i]->bytes;
+        return p >= b.data() && p + n <= b.data() + b.size();
+    }
+};
+constexpr std::size_t kChunk = 16 * IoSlicePool::kGranule;
+}  // namespace
+
+TEST_CASE("a growing pool makes a chunk only when the ones there cannot serve, up to the cap") {
+    Region first(kChunk);
+    Grower g;
+    IoSlicePool pool(4 * kChunk, first.memory(), g.grow());
+    CHECK(pool.capacity() == 4 * kChunk);
+    CHECK(pool.max_slice() == kChunk);
+    Waiter w;
+    std::vector<std::uint8_t*> held;
+    for (int i = 0; i < 16; ++i) held.push_back(pool.acquire(4096, w));
+    CHECK(g.calls == 0);  // the first chunk served all 16
+    CHECK(pool.stats().committed == kChunk);
+    for (int i = 0; i < 48; ++i) held.push_back(pool.acquire(4096, w));
+    CHECK(g.calls == 3);  // three more chunks: the cap
+    CHECK(pool.stats().committed == 4 * kChunk);
+    for (auto* p : held) CHECK(p != nullptr);
+    CHECK(std::set<std::uint8_t*>(held.begin(), held.end()).size() == 64u);
+    Waiter late;
+    CHECK(pool.acquire(4096, late) == nullptr);  // full at the cap: it waits, no fifth chunk
+    CHECK(g.calls == 3);
+    pool.release(held[20], 4096);
+    CHECK(late.got == held[20]);
+}
+
+TEST_CASE("a growing pool never hands out a slice across two chunks") {
+    Region first(kChunk);
+    Grower g;
+    IoSlicePool pool(2 * kChunk, first.memory(), g.grow());
+    Waiter w;
+    std::uint8_t* a = pool.acquire(12 * 4096, w);  // 4 granules left in the first chunk
+    std::uint8_t* b = pool.acquire(8 * 4096, w);   // does not fit there: a new chunk
+    REQUIRE(a);
+    REQUIRE(b);
+    CHECK(a >= first.bytes.data());
+    CHECK(a + 12 * 4096 <= first.bytes.data() + first.bytes.size());
+    REQUIRE(g.chunks.size() == 1u);
+    CHECK(g.inside(0, b, 8 * 4096));
+    std::uint8_t* c = pool.acquire(4 * 4096, w);  // the first chunk's tail, or after b (next fit)
+    REQUIRE(c);
+    CHECK((c == a + 12 * 4096 || (g.inside(0, c, 4 * 4096) && c >= b + 8 * 4096)));
+}
+
+TEST_CASE("a pool that cannot grow serves from the chunks it has, and stops asking") {
+    Region first(kChunk);
+    Grower g;
+    g.fail = true;
+    IoSlicePool pool(4 * kChunk, first.memory(), g.grow());
+    Waiter w;
+    std::uint8_t* a = pool.acquire(kChunk, w);
+    REQUIRE(a);
+    Waiter x, y;
+    CHECK(pool.acquire(4096, x) == nullptr);
+    CHECK(pool.stats().grow_failures == 1u);
+    CHECK(pool.acquire(4096, y) == nullptr);  // waits behind x; no second attempt
+    CHECK(g.calls == 1);
+    pool.release(a, kChunk);
+    CHECK(x.got != nullptr);
+    CHECK(y.got != nullptr);
+}
