@@ -18,19 +18,19 @@ constexpr int kMaxIov = 64;
 }  // namespace
 
 Connection::Connection(EventLoop& loop, BlockBackend& backend, Logger& log, const ExportInfo& info, UniqueFd fd,
-                       Memory memory, std::uint64_t id, ConnectionOwner* owner, bool transmission_only)
+                       Limits limits, std::uint64_t id, ConnectionOwner* owner, bool transmission_only)
     : loop_(loop),
       backend_(backend),
       log_(log),
       geometry_(backend.geometry()),
       session_(info, transmission_only),
       fd_(std::move(fd)),
-      memory_(memory),
+      limits_(limits),
       id_(id),
       owner_(owner),
       rx_(kRxBufferSize) {
-    const std::size_t count = std::max<std::uint32_t>(memory.slots, 1);
-    memory_.share_bytes = std::max<std::size_t>(memory_.share_bytes, info.block_sizes.maximum);
+    const std::size_t count = std::max<std::uint32_t>(limits.slots, 1);
+    limits_.share_bytes = std::max<std::size_t>(limits_.share_bytes, info.block_sizes.maximum);
     slots_.resize(count);
     free_slots_.reserve(count);
     send_queue_.resize(count);
@@ -44,13 +44,23 @@ Connection::Connection(EventLoop& loop, BlockBackend& backend, Logger& log, cons
 
 Connection::~Connection() {
     if (registered_) loop_.remove_fd(fd_.get());
-    if (waiting_slot_ && waiting_in_pool_) memory_.pool->cancel(*waiting_slot_);
+    if (waiting_slot_ && waiting_in_pool_) limits_.pool->cancel(*waiting_slot_);
 }
 
 Status Connection::start() {
     interest_ = EPOLLIN;
     ISER_TRY(loop_.add_fd(fd_.get(), interest_, [this](std::uint32_t events) { on_events(events); }));
     registered_ = true;
+    if (session_.phase() != ServerSession::Phase::Transmission) {
+        loop_.add_timer(limits_.handshake_timeout, [weak = weak_from_this()] {
+            auto self = weak.lock();
+            if (!self || self->state_ != State::Open || self->session_.phase() == ServerSession::Phase::Transmission)
+                return;
+            ISER_LOG_WARN(self->log_, "nbd: connection %llu: no handshake within %lld ms; closing it",
+                          (unsigned long long)self->id_, (long long)self->limits_.handshake_timeout.count());
+            self->fail("handshake timeout");
+        });
+    }
     flush_output();  // the greeting (nothing in transmission-only mode)
     return {};
 }
@@ -207,12 +217,12 @@ bool Connection::take_slice(Slot& slot) {
     const std::uint32_t bytes = payload_bytes(slot);
     if (bytes == 0) return true;
     slot.buffer_bytes = bytes;
-    if (held_bytes_ + bytes > memory_.share_bytes) {
+    if (held_bytes_ + bytes > limits_.share_bytes) {
         waiting_slot_ = &slot;  // release_slice() asks the pool once the share has room
         waiting_in_pool_ = false;
         return false;
     }
-    std::uint8_t* slice = memory_.pool->acquire(bytes, slot);
+    std::uint8_t* slice = limits_.pool->acquire(bytes, slot);
     if (!slice) {
         waiting_slot_ = &slot;  // slice_granted() goes on
         waiting_in_pool_ = true;
@@ -252,9 +262,9 @@ void Connection::release_slice(Slot& slot) {
     if (!slot.buffer) return;
     std::uint8_t* slice = std::exchange(slot.buffer, nullptr);
     held_bytes_ -= slot.buffer_bytes;
-    memory_.pool->release(slice, slot.buffer_bytes);  // may grant a waiter, of this connection or another
+    limits_.pool->release(slice, slot.buffer_bytes);  // may grant a waiter, of this connection or another
     if (waiting_slot_ && !waiting_in_pool_ && !share_retry_scheduled_ &&
-        held_bytes_ + waiting_slot_->buffer_bytes <= memory_.share_bytes) {
+        held_bytes_ + waiting_slot_->buffer_bytes <= limits_.share_bytes) {
         share_retry_scheduled_ = true;  // not from inside release()'s grants
         loop_.defer([weak = weak_from_this()] {
             auto self = weak.lock();
@@ -474,7 +484,7 @@ void Connection::fail(const char* reason) {
     session_.output().clear();
     if (payload_slot_) release_slot(*std::exchange(payload_slot_, nullptr));
     if (waiting_slot_) {
-        if (waiting_in_pool_) memory_.pool->cancel(*waiting_slot_);
+        if (waiting_in_pool_) limits_.pool->cancel(*waiting_slot_);
         release_slot(*std::exchange(waiting_slot_, nullptr));
         waiting_in_pool_ = false;
     }

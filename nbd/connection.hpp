@@ -16,6 +16,7 @@
 // destroyed while a slot is in the backend, so a completion arriving after the socket closed
 // still finds it; destruction is always deferred to the loop, never inside its own callbacks.
 #pragma once
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -43,13 +44,16 @@ protected:
 
 class Connection final : public BlockCompletion, public std::enable_shared_from_this<Connection> {
 public:
-    struct Memory {
+    struct Limits {
         IoSlicePool* pool = nullptr;     // the lane's; outlives the connection
         std::uint32_t slots = 1;         // requests in flight at most
         std::size_t share_bytes = 0;     // payload bytes held at most (>= one request of the largest size)
+        // A client still in its handshake by then is closed: it holds one of the export's
+        // connections and must not hold it forever without asking for I/O.
+        std::chrono::milliseconds handshake_timeout{10000};
     };
     Connection(EventLoop& loop, BlockBackend& backend, Logger& log, const ExportInfo& info, UniqueFd fd,
-               Memory memory, std::uint64_t id, ConnectionOwner* owner, bool transmission_only = false);
+               Limits limits, std::uint64_t id, ConnectionOwner* owner, bool transmission_only = false);
     ~Connection();
     Connection(const Connection&) = delete;
     Connection& operator=(const Connection&) = delete;
@@ -112,7 +116,7 @@ private:
     const BlockGeometry& geometry_;
     ServerSession session_;
     UniqueFd fd_;
-    Memory memory_;
+    Limits limits_;
     std::uint64_t id_;
     ConnectionOwner* owner_;
     std::shared_ptr<Connection> self_;  // set by detach()

@@ -89,8 +89,9 @@ Status NbdServer::serve_connected(UniqueFd fd, bool transmission_only) {
     // A connection holds at most a quarter of the lane's pool (and always room for one request
     // of the largest size): a client that stops reading its replies keeps only that much from
     // the lane's other devices, and a quarter is still several MiB in flight with the default cap.
-    nbd::Connection::Memory memory{pool_, slots_, std::max<std::size_t>(pool_->capacity() / 4, info_.block_sizes.maximum)};
-    auto connection = std::make_shared<nbd::Connection>(loop_, backend_, log_, info_, std::move(fd), memory,
+    nbd::Connection::Limits limits{pool_, slots_, std::max<std::size_t>(pool_->capacity() / 4, info_.block_sizes.maximum),
+                                   config_.handshake_timeout};
+    auto connection = std::make_shared<nbd::Connection>(loop_, backend_, log_, info_, std::move(fd), limits,
                                                         next_id_++, static_cast<nbd::ConnectionOwner*>(this),
                                                         transmission_only);
     ISER_TRY(connection->start());

@@ -12,6 +12,7 @@
 #pragma once
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -36,6 +37,8 @@ struct NbdServerConfig {
     std::uint32_t max_connections = 16;
     // Request slots per connection (requests in flight); 0 = min(backend queue_depth, 32).
     std::uint32_t slots_per_connection = 0;
+    // A client that has not finished its handshake by then is closed.
+    std::chrono::milliseconds handshake_timeout{10000};
 };
 
 class NbdServer final : private nbd::ConnectionOwner {

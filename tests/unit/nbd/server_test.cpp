@@ -18,6 +18,7 @@
 
 #include "common/memory_backend.hpp"
 #include "nbd/server.hpp"
+#include "nbd/unix_listener.hpp"
 
 using namespace iser;
 using namespace iser::nbd;
@@ -374,6 +375,34 @@ TEST_CASE("client disconnect with requests in flight; server destroyed with requ
     CHECK(replies == 4);
 }
 
+TEST_CASE("unix socket: a symlink swapped in at the path before the socket is in place never gets its owner or mode") {
+    char dir_template[] = "/tmp/nbd-test-XXXXXX";
+    REQUIRE(::mkdtemp(dir_template));
+    const std::string dir = dir_template, path = dir + "/s", victim = dir + "/victim";
+    int v = ::open(victim.c_str(), O_CREAT | O_WRONLY, 0644);
+    REQUIRE(v >= 0);
+    ::close(v);
+    REQUIRE(::chmod(victim.c_str(), 0644) == 0);
+    // What a user of the socket's directory would do in the window between bind() and the
+    // owner and mode being set: put a symlink to another file at the socket's path.
+    auto listener = nbd::listen_unix(path, ::getgid(), 4, [&] {
+        ::unlink(path.c_str());
+        REQUIRE(::symlink(victim.c_str(), path.c_str()) == 0);
+    });
+    REQUIRE(listener);
+    struct stat st {};
+    REQUIRE(::stat(victim.c_str(), &st) == 0);
+    CHECK((st.st_mode & 07777) == 0644u);  // the victim kept its mode
+    REQUIRE(::lstat(path.c_str(), &st) == 0);
+    CHECK(S_ISSOCK(st.st_mode));  // the socket replaced the symlink
+    CHECK((st.st_mode & 07777) == 0660u);
+    CHECK(st.st_ino == listener->ino);
+    listener->fd.reset();
+    nbd::unlink_unix_listener(path, listener->dev, listener->ino);
+    ::unlink(victim.c_str());
+    CHECK(::rmdir(dir.c_str()) == 0);  // nothing left behind: no private directory either
+}
+
 TEST_CASE("unix socket: mode 0600, stale socket replaced, non-socket refused, unlinked on close") {
     char dir_template[] = "/tmp/nbd-test-XXXXXX";
     REQUIRE(::mkdtemp(dir_template));
@@ -542,4 +571,38 @@ TEST_CASE("a client that stops reading its replies holds at most its share of th
     CHECK(stuck_peak > 0u);
     CHECK(stuck_peak <= 256u * 1024);
     CHECK(good == 16);
+}
+
+TEST_CASE("a client that never finishes its handshake is closed at the deadline; one in transmission is not") {
+    Logger log{LogLevel::Error};
+    auto loop = std::move(EventLoop::create().value());
+    MemoryBackend backend(*loop, geometry());
+    NbdServerConfig config{"", "lun0", std::nullopt, 4, 4};
+    config.handshake_timeout = std::chrono::milliseconds(200);
+    auto server = NbdServer::create(*loop, backend, log, config);
+    REQUIRE(server);
+    int silent[2], good[2];
+    REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, silent) == 0);
+    REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, good) == 0);
+    REQUIRE(::fcntl(silent[0], F_SETFL, O_NONBLOCK) == 0);
+    REQUIRE(::fcntl(good[0], F_SETFL, O_NONBLOCK) == 0);
+    REQUIRE((*server)->serve_connected(UniqueFd(silent[0])));
+    REQUIRE((*server)->serve_connected(UniqueFd(good[0])));
+    Client quiet(silent[1]);
+    Client active(good[1]);
+    bool closed_at_deadline = false, served_after = false;
+    with_client(*loop, [&] {
+        std::uint8_t greeting[kServerGreetingSize];
+        REQUIRE(quiet.read_exact(greeting, sizeof greeting));  // then says nothing
+        REQUIRE(active.go("lun0"));
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+        std::uint8_t byte;
+        closed_at_deadline = ::read(quiet.fd(), &byte, 1) == 0;  // EOF: the server closed it
+        std::uint64_t h;
+        std::uint32_t e;
+        served_after = active.send(kCmdFlush, 7, 0, 0) && active.reply(h, e) && h == 7 && e == 0;
+    });
+    CHECK(closed_at_deadline);
+    CHECK(served_after);
+    CHECK((*server)->connection_count() == 1u);
 }
