@@ -258,6 +258,16 @@ TEST_CASE("hostile target: a Text Request waits for the CmdSN window to open") {
 }
 
 namespace {
+// The next SCSI Command from the initiator (other PDUs before it are skipped), or nullopt.
+std::optional<pdu::ScsiCommand> recv_command(fake::Wire& wire) {
+    for (int i = 0; i < 10; ++i) {
+        auto in = wire.recv(2000);
+        if (!in) return std::nullopt;
+        if (in->bhs.opcode() == pdu::Opcode::ScsiCommand) return pdu::decode_scsi_command(in->bhs).value();
+    }
+    return std::nullopt;
+}
+
 struct WriteTask final : session::TaskOwner {
     std::vector<std::uint8_t> data = std::vector<std::uint8_t>(256 * 1024, 0x5a);
     session::ScsiTask task;
@@ -281,12 +291,7 @@ struct R2TScript {
 // takes its Data-Out, then sends `second` and tallies whatever Data-Out answers it.
 fake::HostileTarget::Script two_r2ts(R2TScript& tally, std::uint32_t second_r2tsn, std::uint32_t second_delta) {
     return [&tally, second_r2tsn, second_delta](fake::Wire& wire) {
-        std::optional<pdu::ScsiCommand> cmd;
-        for (int i = 0; i < 10 && !cmd; ++i) {
-            auto in = wire.recv(2000);
-            if (!in) return;
-            if (in->bhs.opcode() == pdu::Opcode::ScsiCommand) cmd = pdu::decode_scsi_command(in->bhs).value();
-        }
+        auto cmd = recv_command(wire);
         if (!cmd) return;
         wire.expcmdsn = cmd->cmdsn + 1;
         wire.maxcmdsn = wire.expcmdsn + 15;
@@ -363,12 +368,7 @@ struct ReadTask final : session::TaskOwner {
 // offsets as given.
 fake::HostileTarget::Script two_data_ins(std::uint32_t second_datasn, std::uint32_t second_offset) {
     return [second_datasn, second_offset](fake::Wire& wire) {
-        std::optional<pdu::ScsiCommand> cmd;
-        for (int i = 0; i < 10 && !cmd; ++i) {
-            auto in = wire.recv(2000);
-            if (!in) return;
-            if (in->bhs.opcode() == pdu::Opcode::ScsiCommand) cmd = pdu::decode_scsi_command(in->bhs).value();
-        }
+        auto cmd = recv_command(wire);
         if (!cmd) return;
         wire.expcmdsn = cmd->cmdsn + 1;
         wire.maxcmdsn = wire.expcmdsn + 15;
