@@ -21,6 +21,7 @@ iser_stop() {
 
 iser_cleanup() {
     local rc=$?
+    iser_mem_sampler_stop
     if [ $rc -ne 0 ] && [ -f /tmp/iserd.log ]; then
         echo "--- iserd.log (tail)"; tail -n 30 /tmp/iserd.log
     fi
@@ -79,3 +80,23 @@ device_of() {  # device_of IQN LUN: the path iserd ($ISERCTL) serves it on, or n
     "$ISERCTL" list --json | jq -r --arg t "$1" --argjson l "$2" '.sessions[] | select(.target == $t) | .luns[] | select(.lun == $l) | .path'
 }
 source_of() { findmnt -n -o SOURCE --mountpoint "$1" || true; }   # source_of MOUNTPOINT
+
+# iserd's memory over a case, for the caps iserd(8) states: iser_mem_sampler_start FILE writes
+# "VmPin VmRSS" (KiB) of iserd every 0.2 s until iser_mem_sampler_stop; iser_mem_peaks FILE
+# prints "peak_pin peak_rss". iser_cleanup stops a sampler left running.
+ISER_MEM_SAMPLER=''
+iser_kib_of() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
+iser_mem_sampler_start() {
+    (while kill -0 "$ISERD_PID" 2>/dev/null; do
+        echo "$(iser_kib_of "$ISERD_PID" VmPin) $(iser_kib_of "$ISERD_PID" VmRSS)"
+        sleep 0.2
+    done) >"$1" &
+    ISER_MEM_SAMPLER=$!
+}
+iser_mem_sampler_stop() {
+    [ -n "$ISER_MEM_SAMPLER" ] || return 0
+    kill "$ISER_MEM_SAMPLER" 2>/dev/null || true
+    wait "$ISER_MEM_SAMPLER" 2>/dev/null || true
+    ISER_MEM_SAMPLER=''
+}
+iser_mem_peaks() { awk '$1 > p { p = $1 } $2 > r { r = $2 } END { print p + 0, r + 0 }' "$1"; }

@@ -8,23 +8,9 @@
 set -euo pipefail
 source "$LAB_LIB/lab.sh"
 source "$(dirname "$0")/../lib.sh"
-sampler=''
-cleanup() {
-    local rc=$?
-    [ -z "$sampler" ] || kill "$sampler" 2>/dev/null || true
-    (exit $rc)
-    iser_cleanup
-}
-trap cleanup EXIT
+trap iser_cleanup EXIT
 lab_modprobe ublk_drv
 lab_rxe_up
-
-kib_of() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
-start_sampler() {  # VmPin and VmRSS of iserd every 0.2 s into FILE ("pin rss" in KiB per line)
-    (while kill -0 "$ISERD_PID" 2>/dev/null; do echo "$(kib_of "$ISERD_PID" VmPin) $(kib_of "$ISERD_PID" VmRSS)"; sleep 0.2; done) >"$1" &
-    sampler=$!
-}
-stop_sampler() { kill "$sampler" 2>/dev/null || true; wait "$sampler" 2>/dev/null || true; sampler=''; }
 
 per_target=8 io_memory_mib=4
 iqns=() transports=() portals=()
@@ -38,7 +24,7 @@ for i in 1 2 3 4; do
     transports+=(tcp) portals+=("$LAB_ADDR2")
 done
 iser_start --io-memory ${io_memory_mib}M
-start_sampler /tmp/mem-targets.samples
+iser_mem_sampler_start /tmp/mem-targets.samples
 t0=$(date +%s%N)
 pids=()
 for i in "${!iqns[@]}"; do
@@ -69,8 +55,8 @@ fio --ioengine=io_uring --direct=1 --rw=randwrite --bs=4k-128k --iodepth=4 --siz
     --verify=crc32c --verify_fatal=1 --do_verify=1 --eta=never --group_reporting "${args[@]}" >/tmp/fio-targets.log 2>&1 \
     || { tail -n 30 /tmp/fio-targets.log; lab_die "fio verify on all $total devices failed"; }
 lab_log "fio crc32c verify on all $total devices at once: OK"
-stop_sampler
-read -r max_pin max_rss < <(awk '$1 > p { p = $1 } $2 > r { r = $2 } END { print p + 0, r + 0 }' /tmp/mem-targets.samples)
+iser_mem_sampler_stop
+read -r max_pin max_rss < <(iser_mem_peaks /tmp/mem-targets.samples)
 # The contract (iserd(8), RESOURCES): a session per target and queue, each with its pool; pinned
 # memory is at most sessions x --io-memory plus the fixed overhead (about 2.5 MiB per iSER
 # session), RSS at most that plus 72 MiB. TCP sessions pin nothing.
