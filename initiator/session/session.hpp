@@ -22,6 +22,7 @@
 #include "common/event_loop.hpp"
 #include "common/io_slice_pool.hpp"
 #include "common/log.hpp"
+#include "common/log_rate_limit.hpp"
 #include "initiator/datamover/datamover.hpp"
 #include "initiator/datamover/io_memory_pool.hpp"
 #include "initiator/login/login.hpp"
@@ -299,6 +300,7 @@ private:
     std::function<void(RecoveryEvent, const Error*)> recovery_handler_;
     std::function<void(const Error&)> failure_handler_;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // guards deferred callbacks
+    LogRateLimit peer_log_limit_{10, std::chrono::seconds(10)};   // Reject and Async Message lines
 };
 
 }  // namespace iser::session

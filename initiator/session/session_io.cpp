@@ -6,6 +6,11 @@
 #include "initiator/session/session.hpp"
 
 namespace iser::session {
+namespace {
+std::string suppressed_note(std::uint64_t n) {
+    return n ? " (" + std::to_string(n) + " more such lines suppressed)" : std::string();
+}
+}  // namespace
 
 void Session::reset_results(ScsiTask& task) {
     task.error = 0;
@@ -375,10 +380,16 @@ void Session::on_async_message(const pdu::Bhs& bhs, Bytes) {
     if (!msg) return protocol_error(msg.error().message);
     update_statsn(msg->statsn);
     if (!update_window(msg->expcmdsn, msg->maxcmdsn)) return;
+    // A target decides how many of these it sends: their log lines are rate-limited.
+    const bool log_it = peer_log_limit_.allow();
+    const std::string more = log_it ? suppressed_note(peer_log_limit_.take_suppressed()) : std::string();
+    const char* host = config_.host.c_str();
     switch (msg->event) {
-        case 0: ISER_LOG_INFO(log_, "%s: target reported a SCSI asynchronous event", config_.host.c_str()); break;
+        case 0:
+            if (log_it) ISER_LOG_INFO(log_, "%s: target reported a SCSI asynchronous event%s", host, more.c_str());
+            break;
         case 1:
-            ISER_LOG_WARN(log_, "%s: target requests logout within %u s", config_.host.c_str(), msg->param3);
+            if (log_it) ISER_LOG_WARN(log_, "%s: target requests logout within %u s%s", host, msg->param3, more.c_str());
             if (recovery_enabled()) {
                 on_target_logout_request(*msg);
             } else if (state_ == State::FullFeature) {
@@ -393,16 +404,21 @@ void Session::on_async_message(const pdu::Bhs& bhs, Bytes) {
             break;
         case 2:
         case 3:
-            ISER_LOG_WARN(log_, "%s: target will drop the %s (Time2Wait %u s)", config_.host.c_str(),
-                          msg->event == 2 ? "connection" : "session", msg->param2);
+            if (log_it)
+                ISER_LOG_WARN(log_, "%s: target will drop the %s (Time2Wait %u s)%s", host,
+                              msg->event == 2 ? "connection" : "session", msg->param2, more.c_str());
             if (recovery_enabled() && state_ == State::FullFeature) {
                 if (datamover_) datamover_->close();
                 return connection_lost(make_error(ECONNRESET, "target dropped the connection (Async Message)"),
                                        std::min<std::chrono::milliseconds>(std::chrono::seconds(msg->param2), kMaxTime2Wait));
             }
             break;
-        case 4: ISER_LOG_WARN(log_, "%s: target requests parameter renegotiation (not supported)", config_.host.c_str()); break;
-        default: ISER_LOG_INFO(log_, "%s: async event %u ignored", config_.host.c_str(), msg->event); break;
+        case 4:
+            if (log_it) ISER_LOG_WARN(log_, "%s: target requests parameter renegotiation (not supported)%s", host, more.c_str());
+            break;
+        default:
+            if (log_it) ISER_LOG_INFO(log_, "%s: async event %u ignored%s", host, msg->event, more.c_str());
+            break;
     }
 }
 
@@ -413,7 +429,9 @@ void Session::on_reject(const pdu::Bhs& bhs, Bytes data) {
     if (!update_window(rej->expcmdsn, rej->maxcmdsn)) return;
     if (data.size() < pdu::kBhsSize) return protocol_error("Reject without the rejected header");
     std::uint32_t itt = load_be32(data.data() + 16);
-    ISER_LOG_ERROR(log_, "%s: target rejected a PDU (reason 0x%02x, ITT 0x%08x)", config_.host.c_str(), rej->reason, itt);
+    if (peer_log_limit_.allow())
+        ISER_LOG_ERROR(log_, "%s: target rejected a PDU (reason 0x%02x, ITT 0x%08x)%s",
+                       config_.host.c_str(), rej->reason, itt, suppressed_note(peer_log_limit_.take_suppressed()).c_str());
     if (ScsiTask* task = tasks_.remove(itt)) {
         task->error = EIO;
         complete(*task);

@@ -23,12 +23,13 @@ namespace {
 // A Session over the real TcpDatamover to a HostileTarget, without keepalive or recovery.
 struct TcpRig {
     std::unique_ptr<EventLoop> loop = std::move(EventLoop::create().value());
-    Logger log{LogLevel::Error};
+    Logger log;
     std::unique_ptr<session::Session> session;
     int failures = 0;
     Error last_failure;
 
-    TcpRig(std::uint16_t port, std::function<void(session::SessionConfig&)> tweak = {}) {
+    TcpRig(std::uint16_t port, std::function<void(session::SessionConfig&)> tweak = {}, std::FILE* log_out = stderr)
+        : log(log_out == stderr ? LogLevel::Error : LogLevel::Info, log_out) {
         auto cfg = fake::session_config(false);
         cfg.host = "127.0.0.1";
         cfg.port = port;
@@ -426,4 +427,52 @@ TEST_CASE("hostile target: an ExpCmdSN beyond the initiator's next CmdSN drops t
     REQUIRE(rig.login().ok());
     REQUIRE(rig.run_until([&] { return rig.failures > 0; }, 5000ms));
     CHECK(rig.last_failure.message.find("beyond the next CmdSN") != std::string::npos);
+}
+
+TEST_CASE("hostile target: a flood of Rejects and Async Messages costs a few log lines, not one each") {
+    fake::HostileTarget target([](fake::Wire& wire) {
+        for (std::uint32_t i = 0; i < 300; ++i) {
+            if (i % 2) {
+                pdu::Reject r;
+                r.reason = 0x09;  // invalid PDU field
+                r.statsn = wire.statsn++;
+                r.expcmdsn = wire.expcmdsn;
+                r.maxcmdsn = wire.maxcmdsn;
+                r.data_length = pdu::kBhsSize;
+                std::vector<std::uint8_t> rejected(pdu::kBhsSize, 0);
+                store_be32(rejected.data() + 16, 0x7000 + i);  // an ITT the initiator never used
+                if (!wire.send(pdu::encode(r), rejected)) return;
+            } else {
+                pdu::AsyncMessage m;
+                m.event = 0;  // SCSI asynchronous event
+                m.statsn = wire.statsn++;
+                m.expcmdsn = wire.expcmdsn;
+                m.maxcmdsn = wire.maxcmdsn;
+                if (!wire.send(pdu::encode(m))) return;
+            }
+        }
+        while (wire.recv(500)) {
+        }
+    });
+    std::FILE* log_file = std::tmpfile();
+    REQUIRE(log_file);
+    {
+        TcpRig rig(target.port(), {}, log_file);
+        REQUIRE(rig.login().ok());
+        REQUIRE(rig.run_until([&] { return target.finished(); }, 10000ms));
+        // None of it is a reason to drop the connection (the target closes it at the end).
+        CHECK(rig.last_failure.message.find("protocol error") == std::string::npos);
+    }
+    std::rewind(log_file);
+    int about_peer = 0, suppressed_notes = 0;
+    char line[512];
+    while (std::fgets(line, sizeof line, log_file)) {
+        const std::string l = line;
+        if (l.find("rejected a PDU") != std::string::npos || l.find("asynchronous event") != std::string::npos) ++about_peer;
+        if (l.find("more such lines suppressed") != std::string::npos) ++suppressed_notes;
+    }
+    std::fclose(log_file);
+    CHECK(about_peer <= 12);  // 10 a window of 10 s, the test ends well within two
+    CHECK(about_peer >= 10);
+    CHECK(suppressed_notes <= 1);
 }
