@@ -9,19 +9,14 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/secret_file.hpp"
 #include "config/loader.hpp"
 
 namespace iser::config {
 
 std::optional<std::string> check_secret_file_mode(const std::string& path) {
-    struct stat st{};
-    if (::stat(path.c_str(), &st) != 0) return path + ": " + std::strerror(errno);
-    if (!S_ISREG(st.st_mode)) return path + " is not a regular file";
-    if (st.st_mode & (S_IRGRP | S_IWGRP | S_IROTH | S_IWOTH)) {
-        char mode[8];
-        std::snprintf(mode, sizeof(mode), "%04o", unsigned(st.st_mode & 07777));
-        return path + " is accessible by group or others (mode " + mode + "); run 'chmod 600 " + path + "'";
-    }
+    // The same check iserd makes when it reads the file (common/secret_file.hpp).
+    if (Status st = check_secret_file(path); !st) return st.error().message;
     return std::nullopt;
 }
 

@@ -2,7 +2,7 @@
 
 #include "common/portal.hpp"
 #include "daemon/isid.hpp"
-#include "daemon/secret_file.hpp"
+#include "common/secret_file.hpp"
 
 namespace iser::daemon {
 
@@ -40,13 +40,13 @@ Result<session::SessionConfig> make_session_config(const SessionTarget& target, 
     if (lc.offer.iser) lc.offer.max_recv_data_segment_length = 8192;
     if (!rq.chap_user.empty()) {
         auto secret = read_secret_file(rq.chap_secret_file);
-        if (!secret) return secret.take_error();
+        if (!secret) return make_error(secret.error().code, "CHAP secret file " + secret.error().message);
         lc.auth.chap = login::ChapCredentials{rq.chap_user, std::move(*secret)};
     }
     if (!rq.mutual_user.empty()) {
         if (!lc.auth.chap) return make_error(EINVAL, "mutual CHAP needs --chap-user as well");
         auto secret = read_secret_file(rq.mutual_secret_file);
-        if (!secret) return secret.take_error();
+        if (!secret) return make_error(secret.error().code, "mutual CHAP secret file " + secret.error().message);
         lc.auth.mutual = login::ChapCredentials{rq.mutual_user, std::move(*secret)};
     }
     return cfg;

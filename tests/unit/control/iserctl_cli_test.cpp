@@ -206,7 +206,7 @@ TEST_CASE("iserctl: contract against a fake iserd") {
         Run open = f.run(args);
         CHECK(open.status == 1);
         CHECK(open.out.empty());
-        CHECK(open.err == "iserctl: --chap-secret-file " + secret + " is accessible by group or others; run 'chmod 600 " +
+        CHECK(open.err == "iserctl: --chap-secret-file " + secret + " is accessible by group or others (mode 0644); run 'chmod 600 " +
                               secret + "'\n");
         REQUIRE(::chmod(secret.c_str(), 0600) == 0);
         Run ok = f.run(args);
