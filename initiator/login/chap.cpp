@@ -174,15 +174,6 @@ Result<KeyValues> ChapInitiator::answer(const KeyValues& keys) {
         return chap_error(EACCES, "target supports none of the offered algorithms (CHAP_A=" +
                                       algorithm_offer() + ")");
     if (!a || !i || !c) return chap_error(EPROTO, "target's challenge lacks CHAP_A, CHAP_I or CHAP_C");
-    // Reflection (RFC 7143 §12.1.3): with one secret both ways, a target that knows neither
-    // could send us, in another connection, the challenge we send it here and pass our check
-    // with our own answer. Refused before we answer anything.
-    if (auth_.mutual && constant_time_equal(Bytes(reinterpret_cast<const std::uint8_t*>(auth_.chap->secret.data()),
-                                                  auth_.chap->secret.size()),
-                                            Bytes(reinterpret_cast<const std::uint8_t*>(auth_.mutual->secret.data()),
-                                                  auth_.mutual->secret.size())))
-        return chap_error(EINVAL, "mutual CHAP with the same secret both ways is refused (a target could reflect our "
-                                  "challenge and pass with our own answer, RFC 7143 12.1.3): give the target a secret of its own");
     const auto number = parse_number(*a);
     const auto algorithm = number ? algorithm_from_number(*number) : std::nullopt;
     if (!algorithm || std::find(auth_.algorithms.begin(), auth_.algorithms.end(), *algorithm) ==
@@ -205,14 +196,10 @@ Result<KeyValues> ChapInitiator::answer(const KeyValues& keys) {
         our_challenge_.assign(std::max<std::size_t>(16, digest_length(algorithm_)), 0);
         ISER_TRY(random_(MutableBytes(&id_byte, 1)));
         ISER_TRY(random_(our_challenge_));
-        // Our challenge must not be the target's (RFC 7143 §12.1.3: an originator never reuses
-        // the responder's challenge for the other direction). Fresh random bytes equal to it
-        // mean a broken random source: draw again, once.
-        if (constant_time_equal(our_challenge_, *challenge)) {
-            ISER_TRY(random_(our_challenge_));
-            if (constant_time_equal(our_challenge_, *challenge))
-                return chap_error(EIO, "random source gave the target's own challenge twice; refusing to answer");
-        }
+        // Reflection (RFC 7143 §12.1.3) is refused where it can happen: one secret both ways
+        // lets a target reflect our challenge and pass with our own answer, and
+        // LoginMachine::start() refuses that configuration. Our challenge is fresh random
+        // bytes, so it is never the target's.
         our_identifier_ = id_byte;
         out.emplace_back("CHAP_I", std::to_string(our_identifier_));
         out.emplace_back("CHAP_C", encode_hex(our_challenge_));
