@@ -1,8 +1,8 @@
 #include "daemon/session_config.hpp"
 
 #include "common/portal.hpp"
-#include "daemon/isid.hpp"
 #include "common/secret_file.hpp"
+#include "daemon/isid.hpp"
 
 namespace iser::daemon {
 

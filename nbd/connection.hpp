@@ -47,7 +47,7 @@ public:
     struct Limits {
         IoSlicePool* pool = nullptr;     // the lane's; outlives the connection
         std::uint32_t slots = 1;         // requests in flight at most
-        std::size_t share_bytes = 0;     // payload bytes held at most (>= one request of the largest size)
+        std::size_t share_bytes = 0;     // payload bytes held at most (raised to one request of the largest size)
         // A client still in its handshake by then is closed: it holds one of the export's
         // connections and must not hold it forever without asking for I/O.
         std::chrono::milliseconds handshake_timeout{10000};

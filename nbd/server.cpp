@@ -33,11 +33,11 @@ Result<std::unique_ptr<NbdServer>> NbdServer::create(EventLoop& loop, BlockBacke
     if (config.max_connections == 0) return make_error(EINVAL, "nbd: max_connections must be at least 1");
     auto pool = backend.io_pool();
     if (!pool) return make_error(pool.error().code, "nbd: " + pool.error().message);
-    const std::uint32_t largest = nbd::make_export_info(g, config.export_name).block_sizes.maximum;
+    std::unique_ptr<NbdServer> server(new NbdServer(loop, backend, log, std::move(config)));
+    const std::uint32_t largest = server->info_.block_sizes.maximum;
     if ((*pool)->max_slice() < largest)
         return make_error(EINVAL, "nbd: I/O memory pool (slices up to " + std::to_string((*pool)->max_slice()) +
                                       " bytes) smaller than the largest request (" + std::to_string(largest) + ")");
-    std::unique_ptr<NbdServer> server(new NbdServer(loop, backend, log, std::move(config)));
     server->pool_ = *pool;
     if (!server->config_.socket_path.empty()) ISER_TRY(server->listen());
     return server;
@@ -86,11 +86,10 @@ Status NbdServer::serve_connected(UniqueFd fd, bool transmission_only) {
     if (closed_) return make_error(ESHUTDOWN, "nbd server is closing");
     if (connections_.size() >= config_.max_connections)
         return make_error(EMFILE, "already " + std::to_string(connections_.size()) + " connections");
-    // A connection holds at most a quarter of the lane's pool (and always room for one request
-    // of the largest size): a client that stops reading its replies keeps only that much from
-    // the lane's other devices, and a quarter is still several MiB in flight with the default cap.
-    nbd::Connection::Limits limits{pool_, slots_, std::max<std::size_t>(pool_->capacity() / 4, info_.block_sizes.maximum),
-                                   config_.handshake_timeout};
+    // A connection holds at most a quarter of the lane's pool (the connection raises that to one
+    // request of the largest size): a client that stops reading its replies keeps only that much
+    // from the lane's other devices, and a quarter is still several MiB in flight by default.
+    nbd::Connection::Limits limits{pool_, slots_, pool_->capacity() / 4, config_.handshake_timeout};
     auto connection = std::make_shared<nbd::Connection>(loop_, backend_, log_, info_, std::move(fd), limits,
                                                         next_id_++, static_cast<nbd::ConnectionOwner*>(this),
                                                         transmission_only);

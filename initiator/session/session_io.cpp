@@ -17,7 +17,6 @@ void Session::reset_results(ScsiTask& task) {
     task.status = 0;
     task.underflow = task.overflow = false;
     task.residual = task.transferred = task.data_out_sent = 0;
-    task.next_r2tsn = task.next_datasn = task.solicited_end = 0;
     task.sense_length = 0;
     task.next = nullptr;
 }
