@@ -4,6 +4,7 @@
 # build (ISER_BENCH_BASE_DIR) and the kernel's ib_iser, on the same LIO LUN.
 #   ISER_VARIANTS="default busy100 noinline signalall nobatch affinity"  (busyN = ISER_BUSY_POLL_US=N, default 0,
 #   base = the ISER_BENCH_BASE_DIR build once more, for before/after rounds that alternate,
+#   alt = the ISER_BENCH_ALT_DIR build (a third build: an experiment to compare with both),
 #   affinity = ISER_QUEUE_AFFINITY=1: queue threads pinned to their blk-mq CPUs,
 #   sliceN = ISER_QUEUE_SLICE_US=N: queue threads ask for an N us scheduler slice)
 #   (join settings with +, e.g. signalall+nobatch: the name becomes part of an initiator IQN)
@@ -67,6 +68,7 @@ for v in $variants; do
     case $v in
         default) measure "$v" "$BUILD_DIR" ISER_SEND_TUNING= ;;
         base) [ -n "${ISER_BENCH_BASE_DIR:-}" ] && measure base "$ISER_BENCH_BASE_DIR" ;;  # again, alternating
+        alt) [ -n "${ISER_BENCH_ALT_DIR:-}" ] && measure alt "$ISER_BENCH_ALT_DIR" ;;
         busy*) measure "$v" "$BUILD_DIR" ISER_BUSY_POLL_US="${v#busy}" ;;
         affinity) measure "$v" "$BUILD_DIR" ISER_QUEUE_AFFINITY=1 ;;
         slice*) measure "$v" "$BUILD_DIR" ISER_QUEUE_SLICE_US="${v#slice}" ;;
