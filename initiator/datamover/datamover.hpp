@@ -80,6 +80,11 @@ public:
     virtual Status send_data_out(const pdu::Bhs& bhs, Bytes data) = 0;
     // Send a SCSI Command PDU with its data buffer.
     virtual Status send_command(const pdu::Bhs& bhs, const CommandPayload& payload) = 0;
+    // The session is done with the command of `itt` (answered, rejected or aborted): its buffer
+    // may be reused at once. iSER withdraws the target's access to the buffer here (the key it
+    // got with the command is invalidated), so a late or forged RDMA Write cannot land in memory
+    // that already serves another I/O. TCP has nothing to do: late Data-In is dropped by ITT.
+    virtual void end_command(std::uint32_t itt) { (void)itt; }
     // Login finished: switch to full feature phase sizing, digests.
     virtual Status enter_full_feature(const FeatureParams& params) = 0;
     // Make payload memory (from the session's IoMemoryPool) usable for commands: iSER registers

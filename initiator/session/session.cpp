@@ -318,7 +318,7 @@ void Session::fail_everything(const Error& why) {
     std::vector<ScsiTask*> victims;
     tasks_.for_each([&](ScsiTask* t) { victims.push_back(t); });
     for (auto* t : victims) {
-        tasks_.remove(t->itt);
+        take_task(t->itt);
         t->error = why.code ? why.code : EIO;
         if (t->error == EIO) ++stats_.tasks_failed_eio;
         complete(*t);

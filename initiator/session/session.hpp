@@ -288,6 +288,9 @@ private:
     static constexpr std::size_t kRetiredItts = 64;
     std::vector<std::uint32_t> retired_itts_ = std::vector<std::uint32_t>(kRetiredItts, pdu::kReservedTag);
     std::size_t retired_next_ = 0;
+    // The task of `itt` leaves the ITT table (answered, rejected, aborted, or failed with the
+    // connection); the datamover withdraws the target's access to its buffer (end_command).
+    ScsiTask* take_task(std::uint32_t itt);
     void retire_itt(std::uint32_t itt);
     bool retired(std::uint32_t itt) const;
     bool late_answer_for_retired(std::uint32_t itt, const char* what);

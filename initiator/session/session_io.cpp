@@ -204,7 +204,7 @@ void Session::on_data_in(const pdu::Bhs& bhs, Bytes data) {
     task->transferred += std::uint32_t(data.size());
     if (!din->has_status) return;
     update_statsn(din->statsn);
-    tasks_.remove(din->itt);
+    take_task(din->itt);
     task->status = din->status;
     task->underflow = din->underflow;
     task->overflow = din->overflow;
@@ -217,7 +217,7 @@ void Session::on_scsi_response(const pdu::Bhs& bhs, Bytes data) {
     if (!resp) return protocol_error(resp.error().message);
     update_statsn(resp->statsn);
     if (!update_window(resp->expcmdsn, resp->maxcmdsn)) return;
-    ScsiTask* task = tasks_.remove(resp->itt);
+    ScsiTask* task = take_task(resp->itt);
     if (!task) {
         if (late_answer_for_retired(resp->itt, "SCSI Response")) return;
         return protocol_error("SCSI Response for unknown ITT " + std::to_string(resp->itt));
@@ -431,7 +431,7 @@ void Session::on_reject(const pdu::Bhs& bhs, Bytes data) {
     if (peer_log_limit_.allow())
         ISER_LOG_ERROR(log_, "%s: target rejected a PDU (reason 0x%02x, ITT 0x%08x)%s",
                        config_.host.c_str(), rej->reason, itt, suppressed_note(peer_log_limit_.take_suppressed()).c_str());
-    if (ScsiTask* task = tasks_.remove(itt)) {
+    if (ScsiTask* task = take_task(itt)) {
         task->error = EIO;
         complete(*task);
     }

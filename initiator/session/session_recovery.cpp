@@ -53,7 +53,7 @@ void Session::hold_outstanding() {
     std::vector<ScsiTask*> held;
     tasks_.for_each([&](ScsiTask* t) { held.push_back(t); });
     for (ScsiTask* t : held) {
-        tasks_.remove(t->itt);
+        take_task(t->itt);
         t->aborting = false;
         reset_results(*t);
     }

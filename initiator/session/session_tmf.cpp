@@ -111,7 +111,7 @@ void Session::on_task_mgmt_response(const pdu::Bhs& bhs) {
         ScsiTask* task = tasks_.find(t.referenced_itt);
         if (!task) return;  // it completed before the abort reached it
         if (r->response == kFunctionComplete || r->response == kTaskDoesNotExist) {
-            tasks_.remove(t.referenced_itt);
+            take_task(t.referenced_itt);
             retire_itt(t.referenced_itt);
             return reissue(*task);
         }
@@ -129,10 +129,16 @@ void Session::on_task_mgmt_response(const pdu::Bhs& bhs) {
     });
     std::sort(victims.begin(), victims.end(), [](const ScsiTask* a, const ScsiTask* b) { return a->seq < b->seq; });
     for (ScsiTask* task : victims) {
-        tasks_.remove(task->itt);
+        take_task(task->itt);
         retire_itt(task->itt);
         reissue(*task);
     }
+}
+
+ScsiTask* Session::take_task(std::uint32_t itt) {
+    ScsiTask* task = tasks_.remove(itt);
+    if (task && datamover_) datamover_->end_command(itt);
+    return task;
 }
 
 void Session::retire_itt(std::uint32_t itt) {

@@ -20,9 +20,13 @@ namespace {
 
 constexpr int kResolveTimeoutMs = 1000;  // rdma_resolve_addr / rdma_resolve_route, as ib_iser
 constexpr std::uint8_t kMaxResponderResources = 16;
-// RFC 7145 §9.1 iSER CM REQ private data: ZBVA and Send-with-Invalidate not supported (our
-// memory is registered with ibv_reg_mr: it cannot be remotely invalidated, and the target must
-// use the virtual addresses we advertise).
+// RFC 7145 §9.1 iSER CM REQ private data: ZBVA and Send with Invalidate not supported (the
+// target must use the virtual addresses we advertise, and never invalidate our keys). Remote
+// invalidation of the memory windows would save one Local Invalidate per command, but on rxe
+// (6.12) it cannot be used: the completion reports it in the kernel's flag bit
+// (IB_WC_WITH_INVALIDATE, 1 << 2) where libibverbs has IBV_WC_IP_CSUM_OK, so the window looks
+// still bound, and rxe_do_invalidate_mw() then dereferences the missing QP of a window that is
+// no longer bound: a kernel panic (seen in the lab with LIO, which invalidates when offered).
 constexpr std::uint8_t kCmPrivateData[4] = {0xC0, 0, 0, 0};
 
 // How long a queue thread keeps polling its CQ (yielding between polls) after a completion or a
@@ -86,6 +90,7 @@ IserDatamover::IserDatamover(EventLoop& loop, Logger& log, Events& events, std::
         no_inline_ = v.find("noinline") != std::string::npos;
         signal_all_ = v.find("signalall") != std::string::npos;
         no_batch_ = v.find("nobatch") != std::string::npos;
+        no_windows_ = v.find("nowindows") != std::string::npos;  // the wide registration, to measure windows' cost
     }
 }
 
@@ -220,6 +225,12 @@ bool IserDatamover::create_resources() {
         return false;
     }
     responder_resources_ = std::uint8_t(std::max(1, std::min<int>(attr.max_qp_rd_atom, kMaxResponderResources)));
+    use_windows_ = !no_windows_ && attr.max_mw > 0 &&
+                   (attr.device_cap_flags & (IBV_DEVICE_MEM_WINDOW_TYPE_2A | IBV_DEVICE_MEM_WINDOW_TYPE_2B)) != 0;
+    if (!use_windows_ && !no_windows_)
+        ISER_LOG_WARN(log_, "iSER %s: RDMA device %s has no type 2 memory windows; the target can reach all of this "
+                            "connection's I/O memory, not only the buffers of its outstanding commands",
+                      portal_.c_str(), ibv_get_device_name(verbs->device));
 
     pd_ = ibv_alloc_pd(verbs);
     if (!pd_) return fail(make_error(errno, std::string("ibv_alloc_pd: ") + std::strerror(errno))), false;
@@ -239,7 +250,7 @@ bool IserDatamover::create_resources() {
     qp.recv_cq = cq_;
     qp.qp_type = IBV_QPT_RC;
     qp.sq_sig_all = 0;  // selective: see kSignalInterval
-    qp.cap.max_send_wr = depth;
+    qp.cap.max_send_wr = depth + (use_windows_ ? kWindowWrs : 0);
     qp.cap.max_recv_wr = depth;
     qp.cap.max_send_sge = 2;  // headers + immediate data
     qp.cap.max_recv_sge = 1;
@@ -260,6 +271,8 @@ bool IserDatamover::create_resources() {
     // allocated before the device was known.
     if (!register_pool(send_pool_, depth, kIserPduHeaderBytes + kMaxControlData, "send buffers")) return false;
     send_ring_.reset(depth, signal_all_ ? 1 : kSignalInterval);
+    window_wrs_.reset(use_windows_ ? kWindowWrs : 0);
+    wrs_->send_marks.assign(depth, 0);
     wrs_->send.assign(depth, ibv_send_wr{});
     wrs_->send_sge.assign(depth, {});
     for (std::uint32_t i = 0; i < depth; ++i) {
@@ -335,6 +348,8 @@ void IserDatamover::stop_io() {
     pending_.clear();
     pending_control_bytes_ = 0;
     send_ring_.drop_unposted();
+    chain_head_ = chain_tail_ = nullptr;
+    waiting_invalidates_.clear();
     wrs_->recv_first = wrs_->recv_last = nullptr;
     wrs_->recv_queued = 0;
     polling_ = false;
@@ -353,6 +368,10 @@ void IserDatamover::release() {
     if (cq_ && unacked_cq_events_) ibv_ack_cq_events(cq_, std::exchange(unacked_cq_events_, 0));
     if (qp_created_) rdma_destroy_qp(id_);
     qp_created_ = false;
+    for (auto& w : wrs_->windows)
+        if (w && w->mw) ibv_dealloc_mw(w->mw);  // before the PD they belong to
+    chain_head_ = chain_tail_ = nullptr;
+    waiting_invalidates_.clear();
     if (cq_) ibv_destroy_cq(cq_);
     cq_ = nullptr;
     if (comp_channel_) ibv_destroy_comp_channel(comp_channel_);

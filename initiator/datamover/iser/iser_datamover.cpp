@@ -16,7 +16,8 @@ namespace iser::datamover {
 namespace {
 
 // wr_id: what completed, in the high 32 bits; the slot index in the low 32.
-constexpr std::uint32_t kSendKind = 1, kLoginRecvKind = 2, kRecvKind = 3;
+// A window bind or invalidate carries ExtraWrBudget::mark() in the low 32 bits instead.
+constexpr std::uint32_t kSendKind = 1, kLoginRecvKind = 2, kRecvKind = 3, kWindowKind = 4;
 constexpr std::uint64_t make_wr_id(std::uint32_t kind, std::uint32_t index) { return (std::uint64_t(kind) << 32) | index; }
 constexpr int kPollBatch = 32;
 constexpr std::size_t kSlotAlign = 64;  // one cache line per slot start
@@ -27,7 +28,11 @@ std::size_t page_size() { return std::size_t(sysconf(_SC_PAGESIZE)); }
 }  // namespace
 
 Result<ibv_mr*> IserDatamover::register_memory(std::uint8_t* base, std::size_t size, const char* what) {
-    ibv_mr* mr = ibv_reg_mr(pd_, base, size, IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_READ | IBV_ACCESS_REMOTE_WRITE);
+    // With memory windows the region's own key grants the target nothing: each command's window
+    // does, for its bytes only.
+    const int access = use_windows_ ? int(IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_MW_BIND)
+                                    : int(IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_READ | IBV_ACCESS_REMOTE_WRITE);
+    ibv_mr* mr = ibv_reg_mr(pd_, base, size, access);
     if (!mr)
         return make_error(errno, std::string("ibv_reg_mr of ") + std::to_string(size) + " bytes of " + what +
                                      " failed: " + std::strerror(errno) + (errno == ENOMEM ? " (check ulimit -l)" : ""));
@@ -101,7 +106,19 @@ Status IserDatamover::send_command(const pdu::Bhs& bhs, const CommandPayload& pa
     PendingSend send;
     send.bhs = bhs;
     if (*region) {
-        send.iser = command_iser_header(payload, **region);
+        std::uint32_t stag = (*region)->rkey;
+        const RemoteAccess access = command_remote_access(payload);
+        if (use_windows_ && access.length > 0) {
+            auto window = prepare_window(bhs.itt(), **region, access);
+            if (!window) {
+                Error e = window.take_error();
+                fail(e);
+                return e;
+            }
+            send.window = *window;
+            stag = (*window)->rkey;
+        }
+        send.iser = command_iser_header(payload, stag);
         if (payload.write && payload.immediate_bytes) {
             send.immediate = payload.buffer;
             send.immediate_bytes = payload.immediate_bytes;
@@ -115,7 +132,7 @@ Status IserDatamover::send_command(const pdu::Bhs& bhs, const CommandPayload& pa
 // valid only during the call) is copied first, and charged against kMaxQueuedControlBytes: a
 // target that posts no receives stalls our sends, and must not make us queue without end.
 Status IserDatamover::submit(PendingSend&& send) {
-    if (!pending_.empty() || send_ring_.free() == 0) {
+    if (!pending_.empty() || !can_queue(send)) {
         // Commands are charged too (their immediate data stays in the task's buffer): they are
         // bounded by the task table anyway, and an empty PDU must not be free.
         send.charged = send.data.size() + kQueuedPduOverhead;
@@ -134,9 +151,30 @@ Status IserDatamover::submit(PendingSend&& send) {
     return {};
 }
 
-// Fills the next ring slot and links its WR to the chain the deferred task posts.
+bool IserDatamover::can_queue(const PendingSend& send) const {
+    if (send_ring_.free() == 0) return false;
+    // Queued invalidates go first: a bind must not overtake them (it may reuse their window).
+    return !send.window || (waiting_invalidates_.empty() && window_wrs_.fits(1));
+}
+
+void IserDatamover::link(ibv_send_wr* wr) {
+    wr->next = nullptr;
+    if (chain_tail_) chain_tail_->next = wr;
+    else chain_head_ = wr;
+    chain_tail_ = wr;
+}
+
+// Fills the next ring slot and links its WR (after its window bind) to the chain the deferred
+// task posts.
 void IserDatamover::queue_send(const PendingSend& send) {
-    const SendRing::Reserved r = send_ring_.reserve();
+    if (send.window) {
+        window_wrs_.take(1);
+        send.window->bind.wr_id = make_wr_id(kWindowKind, window_wrs_.mark());
+        send.window->state = Window::State::Bound;
+        link(&send.window->bind);
+    }
+    SendRing::Reserved r = send_ring_.reserve();
+    if (send.window && window_wrs_.wants_signal()) r.signal = true;  // their entries come back with it
     const std::uint32_t slot = send_ring_.slot(r.pos);
     std::uint8_t* buf = send_pool_.slot(slot);
     std::size_t len = write_send_buffer(MutableBytes(buf, send_pool_.slot_bytes), send.iser, send.bhs, send.data);
@@ -152,11 +190,11 @@ void IserDatamover::queue_send(const PendingSend& send) {
         wr.num_sge = 2;
     }
     wr.wr_id = make_wr_id(kSendKind, r.pos);
-    wr.next = nullptr;
     wr.send_flags = 0;
     if (len + send.immediate_bytes <= max_inline_) wr.send_flags |= IBV_SEND_INLINE;
     if (r.signal) wr.send_flags |= IBV_SEND_SIGNALED;
-    if (r.links_previous) wrs_->send[send_ring_.slot(r.pos - 1)].next = &wr;
+    wrs_->send_marks[slot] = window_wrs_.mark();
+    link(&wr);
     if (no_batch_) {
         post_queued_sends();
         return;
@@ -165,20 +203,32 @@ void IserDatamover::queue_send(const PendingSend& send) {
     if (busy_poll_us_ && !polling_) start_polling();
 }
 
-// Posts the chain of unposted sends with one ibv_post_send.
+// Posts the chain of unposted work requests (window binds and invalidates, Sends) with one
+// ibv_post_send.
 bool IserDatamover::post_queued_sends() {
-    if (!send_ring_.has_unposted() || failed_) return !failed_;
+    if (!chain_head_ || failed_) return !failed_;
     ibv_send_wr* bad = nullptr;
-    if (int rc = ibv_post_send(id_->qp, &wrs_->send[send_ring_.slot(send_ring_.first_unposted())], &bad); rc != 0) {
+    ibv_send_wr* head = std::exchange(chain_head_, nullptr);
+    chain_tail_ = nullptr;
+    if (int rc = ibv_post_send(id_->qp, head, &bad); rc != 0) {
         fail(make_error(rc, std::string("ibv_post_send: ") + std::strerror(rc)));
         return false;
     }
+    // A type 2 bind names its window by the window's current key (ibv_mw::rkey, which the
+    // provider copies at post time and rxe checks), and libibverbs leaves updating it to us.
+    if (window_wrs_.capacity())
+        for (ibv_send_wr* wr = head; wr; wr = wr->next)
+            if (wr->opcode == IBV_WR_BIND_MW) wr->bind_mw.mw->rkey = wr->bind_mw.rkey;
     send_ring_.mark_posted();
     return true;
 }
 
 void IserDatamover::flush_pending() {
-    while (!pending_.empty() && send_ring_.free() > 0 && !failed_) {
+    while (!waiting_invalidates_.empty() && window_wrs_.fits(1) && !failed_) {
+        link_invalidate(*waiting_invalidates_.front());
+        waiting_invalidates_.pop_front();
+    }
+    while (!pending_.empty() && can_queue(pending_.front()) && !failed_) {
         queue_send(pending_.front());
         pending_control_bytes_ -= pending_.front().charged;
         pending_.pop_front();
@@ -219,6 +269,92 @@ bool IserDatamover::post_queued_receives() {
         return false;
     }
     posted_recvs_ += std::exchange(wrs_->recv_queued, 0);
+    return true;
+}
+
+// The window of the command's ITT slot, bound (when its Send is queued) to `access` under a new
+// key. Windows are allocated the first time a slot needs one and kept: no verbs call per I/O.
+Result<IserDatamover::Window*> IserDatamover::prepare_window(std::uint32_t itt, const Region& region,
+                                                            const RemoteAccess& access) {
+    const std::uint32_t index = itt & 0xffff;
+    if (index >= kMaxWindows)
+        return make_error(EOVERFLOW, "ITT 0x" + std::to_string(itt) + " is beyond the " + std::to_string(kMaxWindows) +
+                                         " memory windows of an iSER connection");
+    auto& windows = wrs_->windows;
+    if (index >= windows.size()) windows.resize(index + 1);
+    if (!windows[index]) {
+        auto w = std::make_unique<Window>();
+        w->mw = ibv_alloc_mw(pd_, IBV_MW_TYPE_2);
+        if (!w->mw) return make_error(errno, std::string("ibv_alloc_mw: ") + std::strerror(errno));
+        w->rkey = w->mw->rkey;
+        w->bind.opcode = IBV_WR_BIND_MW;
+        w->invalidate.opcode = IBV_WR_LOCAL_INV;
+        windows[index] = std::move(w);
+    }
+    Window& w = *windows[index];
+    if (w.state == Window::State::Prepared)
+        return make_error(EPROTO, "ITT slot " + std::to_string(index) +
+                                      " reused while its previous command still waits to be sent (the target is not receiving)");
+    if (w.state == Window::State::Bound) invalidate(w);  // its command ended without end_command()
+    w.rkey = ibv_inc_rkey(w.rkey);
+    w.itt = itt;
+    w.state = Window::State::Prepared;
+    ibv_send_wr& b = w.bind;
+    b.send_flags = 0;
+    b.bind_mw.mw = w.mw;
+    b.bind_mw.rkey = w.rkey;
+    b.bind_mw.bind_info.mr = static_cast<ibv_mr*>(region.handle);
+    b.bind_mw.bind_info.addr = reinterpret_cast<std::uintptr_t>(access.base);
+    b.bind_mw.bind_info.length = access.length;
+    b.bind_mw.bind_info.mw_access_flags = access.target_writes ? IBV_ACCESS_REMOTE_WRITE : IBV_ACCESS_REMOTE_READ;
+    return &w;
+}
+
+void IserDatamover::end_command(std::uint32_t itt) {
+    if (!use_windows_ || failed_) return;
+    const std::uint32_t index = itt & 0xffff;
+    if (index >= wrs_->windows.size() || !wrs_->windows[index]) return;
+    Window& w = *wrs_->windows[index];
+    // Prepared: the command never left (the target stopped receiving); the slot's next command
+    // then fails the connection in prepare_window.
+    if (w.itt != itt || w.state != Window::State::Bound) return;
+    invalidate(w);
+}
+
+void IserDatamover::invalidate(Window& w) {
+    w.state = Window::State::Free;
+    w.invalidate.invalidate_rkey = w.rkey;  // now: a later bind of this window changes w.rkey
+    if (!waiting_invalidates_.empty() || !window_wrs_.fits(1)) {
+        waiting_invalidates_.push_back(&w);
+        return;
+    }
+    link_invalidate(w);
+}
+
+void IserDatamover::link_invalidate(Window& w) {
+    window_wrs_.take(1);
+    w.invalidate.wr_id = make_wr_id(kWindowKind, window_wrs_.mark());
+    // Signaled past half the budget: nothing else may be signaled soon to give the entries back.
+    w.invalidate.send_flags = window_wrs_.wants_signal() ? IBV_SEND_SIGNALED : 0;
+    link(&w.invalidate);
+    if (no_batch_) post_queued_sends();
+    else schedule_deferred();
+}
+
+// A receive completion that says the target's Send invalidated `rkey`. We never offer Send with
+// Invalidate (iser_connect.cpp), so a target that does it anyway is misbehaving; and invalidating
+// the same window again locally would crash rxe. The window counts as gone and the connection
+// ends here, before any Local Invalidate of it is posted. Returns false when it did.
+bool IserDatamover::remote_invalidated(std::uint32_t rkey) {
+    if (rkey == 0) return true;  // no key: the flag bit meant something else (see below)
+    for (auto& w : wrs_->windows) {
+        // Any key the window had lately: a Local Invalidate of it may be chained, not yet posted.
+        if (!w || (w->rkey != rkey && w->invalidate.invalidate_rkey != rkey)) continue;
+        w->state = Window::State::Free;
+        fail(make_error(EPROTO, "iSER target " + portal_ +
+                                    " invalidated a memory window key with its Send, which was not offered (RFC 7145 9.1)"));
+        return false;
+    }
     return true;
 }
 
@@ -284,7 +420,7 @@ void IserDatamover::poll_step() {
     int n = drain_cq();
     if (n < 0) return;
     auto now = std::chrono::steady_clock::now();
-    if (n > 0 || send_ring_.has_unposted()) poll_until_ = now + std::chrono::microseconds(busy_poll_us_);
+    if (n > 0 || chain_head_) poll_until_ = now + std::chrono::microseconds(busy_poll_us_);
     if (now < poll_until_) {
         // Nothing yet: let whatever else is runnable on this CPU go first. The completion we wait
         // for is often produced by a kworker queued on this very CPU (rxe's tasks, the target's
@@ -346,7 +482,11 @@ int IserDatamover::drain_cq() {
 void IserDatamover::account(const ibv_wc& wc) {
     const std::uint32_t kind = std::uint32_t(wc.wr_id >> 32);
     if (kind == kSendKind) {
-        send_ring_.complete(std::uint32_t(wc.wr_id));
+        const std::uint32_t pos = std::uint32_t(wc.wr_id);
+        send_ring_.complete(pos);
+        if (wc.status == IBV_WC_SUCCESS) window_wrs_.reclaimed(wrs_->send_marks[send_ring_.slot(pos)]);
+    } else if (kind == kWindowKind) {
+        if (wc.status == IBV_WC_SUCCESS) window_wrs_.reclaimed(std::uint32_t(wc.wr_id));
     } else {
         --posted_recvs_;
     }
@@ -357,11 +497,12 @@ bool IserDatamover::handle_completion(const ibv_wc& wc) {
     const std::uint32_t index = std::uint32_t(wc.wr_id);
     account(wc);
     if (wc.status != IBV_WC_SUCCESS) {
-        fail(make_error(EIO, std::string("iSER ") + (kind == kSendKind ? "send" : "receive") + " to " + portal_ +
+        const char* what = kind == kSendKind ? "send" : kind == kWindowKind ? "memory window bind or invalidate" : "receive";
+        fail(make_error(EIO, std::string("iSER ") + what + " to " + portal_ +
                                  " failed: " + ibv_wc_status_str(wc.status)));
         return false;
     }
-    if (kind == kSendKind) {
+    if (kind == kSendKind || kind == kWindowKind) {
         flush_pending();
         return !failed_;
     }
@@ -373,6 +514,10 @@ bool IserDatamover::handle_completion(const ibv_wc& wc) {
         fail(make_error(EPROTO, "malformed iSER message from " + portal_ + ": " + pdu.error().message));
         return false;
     }
+    // rxe reports an invalidation in bit 2 (the kernel's IB_WC_WITH_INVALIDATE), libibverbs in
+    // IBV_WC_WITH_INV: check both, and only a key that is one of our bound windows' counts.
+    constexpr unsigned kInvalidatedFlags = IBV_WC_WITH_INV | (1u << 2);
+    if (use_windows_ && (wc.wc_flags & kInvalidatedFlags) && !remote_invalidated(wc.invalidated_rkey)) return false;
     auto alive = alive_;
     events_.on_pdu(pdu->bhs, pdu->data);
     if (!*alive || failed_) return false;

@@ -17,6 +17,15 @@
 // - Small PDUs (a SCSI Command without immediate data) go inline when the device allows it.
 // - Completion events are acked in batches; the CQ is drained, armed, drained again.
 //
+// Remote access (when the device has type 2 memory windows, as rxe and mlx5 do): I/O memory is
+// registered for local access and window binding only, so its own rkey opens nothing. Each
+// command that the target must RDMA-Read or -Write gets the memory window of its ITT slot, bound
+// (one unsignaled work request chained before its Send) to exactly the bytes the target may
+// touch, writable for a READ and read-only for a WRITE, under a fresh key. The key dies when the
+// command ends: end_command() chains a Local Invalidate (Send with Invalidate by the target is
+// not offered: see iser_connect.cpp). A device without windows falls back to the wide
+// registration, with a warning.
+//
 // Sizing: the QP is created before login, when the session's queue depth is not known yet, so it
 // is sized for kMaxCommands commands plus kControlSlack control PDUs; enter_full_feature() clamps
 // a larger queue depth to that (more commands simply wait for a send buffer, and the target's
@@ -37,6 +46,7 @@
 #include "common/event_loop.hpp"
 #include "common/log.hpp"
 #include "initiator/datamover/datamover.hpp"
+#include "initiator/datamover/iser/extra_wr_budget.hpp"
 #include "initiator/datamover/iser/iser_wire.hpp"
 #include "initiator/datamover/iser/region_table.hpp"
 #include "initiator/datamover/iser/send_ring.hpp"
@@ -49,6 +59,7 @@ struct ibv_cq;
 struct ibv_comp_channel;
 struct ibv_mr;
 struct ibv_wc;
+struct ibv_send_wr;
 
 namespace iser::datamover {
 
@@ -60,6 +71,11 @@ public:
     static constexpr std::uint32_t kLoginRecvData = 8192;
     static constexpr std::uint32_t kSignalInterval = 16;  // one signaled Send in this many
     static constexpr std::uint32_t kWantedInline = 128;   // a SCSI Command's headers fit (76 bytes)
+    // Memory windows: one per ITT slot in use (the session's ITT table keeps the slot in the low
+    // 16 bits, and never has two outstanding commands in one slot), at most this many.
+    static constexpr std::uint32_t kMaxWindows = 4096;
+    // Send-queue entries for window binds and invalidates, beyond the ring's Sends.
+    static constexpr std::uint32_t kWindowWrs = 2 * kMaxCommands;
 
     IserDatamover(EventLoop& loop, Logger& log, Events& events);
     IserDatamover(EventLoop& loop, Logger& log, Events& events, std::uint32_t busy_poll_us);
@@ -72,12 +88,14 @@ public:
     Status send_pdu(const pdu::Bhs& bhs, Bytes data) override;
     Status send_data_out(const pdu::Bhs& bhs, Bytes data) override;
     Status send_command(const pdu::Bhs& bhs, const CommandPayload& payload) override;
+    void end_command(std::uint32_t itt) override;
     Status enter_full_feature(const FeatureParams& params) override;
     Status add_io_memory(const IoMemory& memory) override;
     void close() override;
 
 private:
     struct WorkRequests;  // the preallocated verbs work requests (iser_work_requests.hpp)
+    struct Window;        // one memory window and its two work requests (iser_work_requests.hpp)
     // The loop's deferred task only captures this (allocation-free std::function); it outlives
     // the datamover when a task is still queued at destruction, and the task then frees it.
     struct DeferAnchor {
@@ -94,6 +112,7 @@ private:
         const std::uint8_t* immediate = nullptr;  // SCSI immediate data: second SGE, not copied
         std::uint32_t immediate_bytes = 0;
         std::uint32_t immediate_lkey = 0;
+        Window* window = nullptr;  // prepared bind, chained just before the Send
     };
     // A registered buffer carved into equal slots.
     struct SlotPool {
@@ -118,6 +137,12 @@ private:
     bool handle_completion(const ibv_wc& wc);
     void account(const ibv_wc& wc);
     void queue_send(const PendingSend& send);
+    bool can_queue(const PendingSend& send) const;  // a ring slot, and room for its window bind
+    void link(ibv_send_wr* wr);  // appends to the chain the deferred task posts
+    Result<Window*> prepare_window(std::uint32_t itt, const Region& region, const RemoteAccess& access);
+    void invalidate(Window& w);  // posts (or queues) a Local Invalidate of the window's key
+    void link_invalidate(Window& w);
+    bool remote_invalidated(std::uint32_t rkey);
     Status submit(PendingSend&& send);
     bool post_queued_sends();
     void flush_pending();
@@ -177,7 +202,12 @@ private:
     std::unique_ptr<WorkRequests> wrs_;
     DeferAnchor* anchor_ = nullptr;
 
-    bool no_inline_ = false, signal_all_ = false, no_batch_ = false;  // ISER_SEND_TUNING
+    bool no_inline_ = false, signal_all_ = false, no_batch_ = false, no_windows_ = false;  // ISER_SEND_TUNING
+    bool use_windows_ = false;             // the device binds type 2 windows (create_resources)
+    ExtraWrBudget window_wrs_;             // binds and invalidates on the send queue
+    std::deque<Window*> waiting_invalidates_;  // no send-queue room yet; posted before any Send
+    ibv_send_wr* chain_head_ = nullptr;    // work requests waiting for the next ibv_post_send
+    ibv_send_wr* chain_tail_ = nullptr;
     bool cq_armed_ = false;
     bool polling_ = false;
     std::chrono::steady_clock::time_point poll_until_{};

@@ -29,21 +29,28 @@ Result<ReceivedPdu> parse_receive(Bytes message, std::uint32_t max_data_segment)
     return out;
 }
 
-pdu::IserHeader command_iser_header(const CommandPayload& payload, const Region& region) {
+pdu::IserHeader command_iser_header(const CommandPayload& payload, std::uint32_t stag) {
     pdu::IserHeader h;
     h.flags = pdu::kIserOpcodeControl;
     const auto va = reinterpret_cast<std::uintptr_t>(payload.buffer);
     if (payload.read && payload.length > 0) {
         h.flags |= pdu::kIserReadStagValid;
-        h.read_stag = region.rkey;
+        h.read_stag = stag;
         h.read_va = va;
     }
     if (payload.write && payload.length > payload.immediate_bytes) {
         h.flags |= pdu::kIserWriteStagValid;
-        h.write_stag = region.rkey;
+        h.write_stag = stag;
         h.write_va = va + payload.immediate_bytes;
     }
     return h;
+}
+
+RemoteAccess command_remote_access(const CommandPayload& payload) {
+    if (payload.read && payload.length > 0) return {payload.buffer, payload.length, true};
+    if (payload.write && payload.length > payload.immediate_bytes)
+        return {payload.buffer + payload.immediate_bytes, payload.length - payload.immediate_bytes, false};
+    return {};
 }
 
 Result<const Region*> command_region(const CommandPayload& payload, const RegionTable& regions) {

@@ -28,9 +28,19 @@ struct ReceivedPdu {
 // an unknown iSCSI opcode, or a data segment above max_data_segment.
 Result<ReceivedPdu> parse_receive(Bytes message, std::uint32_t max_data_segment);
 
-// The iSER header of a SCSI Command: STags and addresses of the task buffer inside `region`
-// (READ: RSV + read STag/VA; WRITE: WSV + write STag/VA of what follows the immediate data).
-pdu::IserHeader command_iser_header(const CommandPayload& payload, const Region& region);
+// The iSER header of a SCSI Command: `stag` and the addresses of the task buffer (READ: RSV +
+// read STag/VA; WRITE: WSV + write STag/VA of what follows the immediate data).
+pdu::IserHeader command_iser_header(const CommandPayload& payload, std::uint32_t stag);
+
+// What of a command's buffer the target may touch, and how: READ data is RDMA-Written into the
+// whole buffer; WRITE data after the immediate part is RDMA-Read. length 0: no remote access
+// (no data, or every byte went as immediate data).
+struct RemoteAccess {
+    const std::uint8_t* base = nullptr;
+    std::uint32_t length = 0;
+    bool target_writes = false;  // READ: the target writes; WRITE: it only reads
+};
+RemoteAccess command_remote_access(const CommandPayload& payload);
 
 // Finds the registered region of a command's buffer. Fails (EINVAL) when the buffer is not
 // inside memory given to add_io_memory(); a command without data needs no region (nullptr).

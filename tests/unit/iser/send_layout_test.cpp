@@ -40,7 +40,7 @@ TEST_CASE("READ command: RSV, read STag = rkey, read VA = buffer address, no wri
     auto r = command_region(p, table);
     REQUIRE(r);
     REQUIRE(*r);
-    pdu::IserHeader h = command_iser_header(p, **r);
+    pdu::IserHeader h = command_iser_header(p, (*r)->rkey);
 
     std::uint8_t out[kIserPduHeaderBytes + 16];
     pdu::Bhs bhs = some_bhs(0x01);
@@ -65,7 +65,7 @@ TEST_CASE("WRITE with immediate data and more: WSV, write VA past the immediate 
     CommandPayload p{mem.data() + 65536, 1 << 20 >> 1, false, true, 8192};
     auto r = command_region(p, table);
     REQUIRE(r);
-    pdu::IserHeader h = command_iser_header(p, **r);
+    pdu::IserHeader h = command_iser_header(p, (*r)->rkey);
     std::uint8_t out[kIserPduHeaderBytes];
     write_send_buffer(MutableBytes(out, sizeof out), h, some_bhs(0x01), {});
     CHECK(out[0] == 0x18);  // control PDU | WSV
@@ -87,7 +87,7 @@ TEST_CASE("WRITE carried entirely as immediate data needs no STag") {
     CommandPayload p{mem.data(), 8192, false, true, 8192};
     auto r = command_region(p, table);
     REQUIRE(r);
-    pdu::IserHeader h = command_iser_header(p, **r);
+    pdu::IserHeader h = command_iser_header(p, (*r)->rkey);
     CHECK(h.flags == 0x10);
     CHECK(h.write_stag == 0);
     CHECK(h.write_va == 0);
@@ -120,4 +120,20 @@ TEST_CASE("a control PDU (Login Request) carries its data copied after the BHS")
     CHECK(std::memcmp(out, golden_iser, 28) == 0);
     CHECK(out[28] == 0x43);
     CHECK(std::memcmp(out + 76, text, data.size()) == 0);
+}
+
+TEST_CASE("remote access: a READ's whole buffer, writable; a WRITE's part after the immediate data, read-only") {
+    std::uint8_t mem[16384];
+    const RemoteAccess read = command_remote_access(CommandPayload{mem, 8192, true, false, 0});
+    CHECK(read.base == mem);
+    CHECK(read.length == 8192);
+    CHECK(read.target_writes);
+    const RemoteAccess write = command_remote_access(CommandPayload{mem, 16384, false, true, 4096});
+    CHECK(write.base == mem + 4096);
+    CHECK(write.length == 12288);
+    CHECK_FALSE(write.target_writes);
+    // All immediate, or no data at all: the target gets no key.
+    CHECK(command_remote_access(CommandPayload{mem, 4096, false, true, 4096}).length == 0);
+    CHECK(command_remote_access(CommandPayload{nullptr, 0, false, false, 0}).length == 0);
+    CHECK(command_remote_access(CommandPayload{mem, 0, true, false, 0}).length == 0);
 }

@@ -259,7 +259,7 @@ Status FakeTarget::send_command(const pdu::Bhs& bhs, const datamover::CommandPay
         return {};
     }
     if (!full_feature_) violation("SCSI Command before the full feature phase");
-    CommandRecord rec{*cmd, bhs.data_segment_length(), payload.immediate_bytes, outstanding()};
+    CommandRecord rec{*cmd, bhs.data_segment_length(), payload.immediate_bytes, outstanding(), ended_commands.size()};
     commands.push_back(rec);
     check_cmdsn(cmd->cmdsn, cmd->immediate, "SCSI Command");
     check_expstatsn(cmd->expstatsn, "SCSI Command");

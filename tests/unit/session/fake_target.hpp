@@ -84,6 +84,7 @@ struct CommandRecord {
     std::uint32_t immediate = 0;      // data segment of the command PDU
     std::uint32_t payload_immediate = 0;  // CommandPayload::immediate_bytes
     std::uint32_t outstanding_at_arrival = 0;
+    std::size_t ended_before = 0;     // ended_commands.size() when it was sent
 };
 
 struct DataOutRecord {
@@ -110,6 +111,7 @@ public:
 
     // What the target saw.
     std::vector<CommandRecord> commands;
+    std::vector<std::uint32_t> ended_commands;  // Datamover::end_command() ITTs, in order
     std::vector<DataOutRecord> data_outs;
     std::vector<R2TRecord> r2ts;
     std::vector<NopOutRecord> nop_outs;
@@ -223,6 +225,7 @@ public:
     iser::Status send_command(const iser::pdu::Bhs& bhs, const iser::datamover::CommandPayload& p) override {
         return target_.send_command(bhs, p);
     }
+    void end_command(std::uint32_t itt) override { target_.ended_commands.push_back(itt); }
     iser::Status enter_full_feature(const iser::datamover::FeatureParams& params) override {
         return target_.enter_full_feature(params);
     }

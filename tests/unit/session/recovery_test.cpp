@@ -250,6 +250,11 @@ TEST_CASE("a command older than command_timeout is aborted with ABORT TASK for i
     CHECK(second.itt != first.itt);
     CHECK(second.cmdsn == first.cmdsn + 1);
     CHECK(second.cdb == first.cdb);
+    // The aborted command's buffer access ends before the same buffer goes out again.
+    REQUIRE(rig.target.ended_commands.size() == 2);
+    CHECK(rig.target.ended_commands[0] == first.itt);
+    CHECK(rig.target.commands[1].ended_before == 1);
+    CHECK(rig.target.ended_commands[1] == second.itt);
     CHECK(t.error == 0);
     CHECK(t.status == 0);
     CHECK(rec.count[&t] == 1);

@@ -158,6 +158,12 @@ TEST_CASE("commands carry consecutive CmdSN and ExpStatSN follows StatSN") {
     for (std::size_t i = 4; i < 10; ++i) itts.push_back(rig.target.commands[i].cmd.itt);
     std::sort(itts.begin(), itts.end());
     CHECK(std::adjacent_find(itts.begin(), itts.end()) == itts.end());
+    // Each answered command was ended at the datamover (iSER invalidates its key there), once.
+    std::vector<std::uint32_t> sent, ended = rig.target.ended_commands;
+    for (const auto& c : rig.target.commands) sent.push_back(c.cmd.itt);
+    std::sort(sent.begin(), sent.end());
+    std::sort(ended.begin(), ended.end());
+    CHECK(ended == sent);
     CHECK(rig.target.violations.empty());
     CHECK(rig.session->tasks_in_flight() == 0);
 }
