@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "control/server.hpp"
+#include "iser/version.hpp"
 
 using namespace iser;
 using namespace iser::control;
@@ -341,6 +342,41 @@ TEST_CASE("iserctl: contract against a fake iserd") {
         CHECK(v.status == 0);
         CHECK(v.out.rfind("iserctl ", 0) == 0);
     }
+}
+
+// One version, from one place (cmake/version.cmake): the line after the program name is the
+// same for both binaries, starts with the project version and is the generated header's.
+TEST_CASE("iserd and iserctl print the same version") {
+#ifndef ISERD_PATH
+    MESSAGE("SKIP: iserd is not part of this build");
+#else
+    auto first_line = [](const std::string& command, int& status) {
+        std::string out;
+        FILE* p = ::popen(command.c_str(), "r");
+        REQUIRE(p);
+        std::array<char, 512> buf;
+        std::size_t n;
+        while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
+        int raw = ::pclose(p);
+        status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+        return out;
+    };
+    int ctl_status = -1, daemon_status = -1;
+    std::string ctl = first_line(std::string(ISERCTL_PATH) + " --version", ctl_status);
+    std::string daemon = first_line(std::string(ISERD_PATH) + " --version", daemon_status);
+    CHECK(ctl_status == 0);
+    CHECK(daemon_status == 0);
+    REQUIRE(ctl.rfind("iserctl ", 0) == 0);
+    REQUIRE(daemon.rfind("iserd ", 0) == 0);
+    const std::string ctl_version = ctl.substr(8), daemon_version = daemon.substr(6);
+    CHECK(ctl_version == daemon_version);
+    CHECK(ctl_version == std::string(iser::kVersionLine) + "\n");
+    CHECK(ctl_version.rfind(iser::kProjectVersion, 0) == 0);
+    // --version is in both --help texts.
+    int status = -1;
+    CHECK(first_line(std::string(ISERD_PATH) + " --help", status).find("--version") != std::string::npos);
+    CHECK(first_line(std::string(ISERCTL_PATH) + " --help", status).find("--version") != std::string::npos);
+#endif
 }
 
 TEST_CASE("iserctl: no iserd running") {
