@@ -254,6 +254,36 @@ TEST_CASE("iserctl: contract against a fake iserd") {
         Run bad = f.run("stats --interval soon");
         CHECK(bad.status == 2);
     }
+    SUBCASE("stats --format: json is --json, prometheus one snapshot, anything else a usage error") {
+        Run json = f.run("stats --interval 0 --json");
+        Run format_json = f.run("stats --interval 0 --format json");
+        CHECK(format_json.status == 0);
+        CHECK(nlohmann::json::parse(format_json.out)["devices"][0]["totals"] ==
+              nlohmann::json::parse(json.out)["devices"][0]["totals"]);
+        Run prom = f.run("stats --format prometheus");
+        CHECK(prom.status == 0);
+        CHECK(prom.err.empty());
+        CHECK(prom.out.find("iser_up 1\n") != std::string::npos);
+        CHECK(prom.out.find("iser_reads_total{device=\"/dev/ublkb0\",target=\"iqn.2003-01.org.example:disk1\","
+                            "lun=\"0\"} 100\n") != std::string::npos);
+        CHECK(prom.out.find(",le=\"+Inf\"} 150\n") != std::string::npos);
+        CHECK(prom.out.find("iser_io_latency_seconds_sum{device=\"/dev/ublkb0\",target=\"iqn.2003-01.org.example:"
+                            "disk1\",lun=\"0\"} 0.060000\n") != std::string::npos);  // 100 x 100 µs + 50 x 1000 µs
+        for (const char* args : {"stats --format prometheus --interval 5s", "stats --format prometheus --count 2",
+                                 "stats --format xml", "stats --json --format text", "stats --output /tmp/x"}) {
+            CAPTURE(args);
+            Run r = f.run(args);
+            CHECK(r.status == 2);
+            CHECK(r.out.empty());
+            CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+        }
+        Run file = f.run("stats --format prometheus --output " + f.dir + "/iser.prom");
+        CHECK(file.status == 0);
+        CHECK(file.out.empty());
+        std::ifstream in(f.dir + "/iser.prom");
+        std::string written((std::istreambuf_iterator<char>(in)), {});
+        CHECK(written == prom.out);
+    }
     SUBCASE("daemon errors are one line and exit 1") {
         Run r = f.run("login --portal 192.0.2.10 --target iqn.2003-01.org.example:refused");
         CHECK(r.status == 1);
