@@ -18,7 +18,8 @@ case_install() {
     local f
     for f in "$UNITS/iserd.service" "$UNITS/iser-apply.service" "$UNITS/iser-metrics.service" \
              "$UNITS/iser-metrics.timer" "$PREFIX/lib/modules-load.d/iser.conf" \
-             "$PREFIX/sbin/iserd" "$PREFIX/sbin/iserctl" "$PREFIX/share/man/man8/iserctl.8"; do
+             "$PREFIX/sbin/iserd" "$PREFIX/sbin/iserctl" "$PREFIX/share/man/man8/iserctl.8" \
+             "$PREFIX/share/bash-completion/completions/iserctl"; do
         [ -f "$f" ] || { echo "not installed: $f"; return 1; }
     done
     grep -qx "ExecStart=$PREFIX/sbin/iserd --foreground" "$UNITS/iserd.service" &&
