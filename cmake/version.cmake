@@ -6,9 +6,20 @@
 set(ISER_GIT_DESCRIBE "")
 find_package(Git QUIET)
 if(GIT_FOUND)
-  execute_process(COMMAND ${GIT_EXECUTABLE} -C ${CMAKE_SOURCE_DIR} describe --tags --always --dirty
-                  OUTPUT_VARIABLE ISER_GIT_DESCRIBE OUTPUT_STRIP_TRAILING_WHITESPACE
-                  RESULT_VARIABLE describe_rc ERROR_QUIET)
+  # Only when the source folder is itself the top of a checkout: a release tarball unpacked
+  # inside some other repository (a packaging tree) must not show that repository's commit.
+  execute_process(COMMAND ${GIT_EXECUTABLE} -C ${CMAKE_SOURCE_DIR} rev-parse --show-toplevel
+                  OUTPUT_VARIABLE toplevel OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET)
+  file(REAL_PATH "${CMAKE_SOURCE_DIR}" source_real)
+  set(describe_rc 1)
+  if(toplevel)
+    file(REAL_PATH "${toplevel}" toplevel_real)
+    if(toplevel_real STREQUAL source_real)
+      execute_process(COMMAND ${GIT_EXECUTABLE} -C ${CMAKE_SOURCE_DIR} describe --tags --always --dirty
+                      OUTPUT_VARIABLE ISER_GIT_DESCRIBE OUTPUT_STRIP_TRAILING_WHITESPACE
+                      RESULT_VARIABLE describe_rc ERROR_QUIET)
+    endif()
+  endif()
   if(NOT describe_rc EQUAL 0)
     set(ISER_GIT_DESCRIBE "")  # not a checkout (a release tarball): the project version alone
   else()
