@@ -29,11 +29,14 @@ _iserctl_options() {
 _iserctl_commands="discover login logout list shutdown apply stats wait rescan"
 
 # What `iserctl list --json` names: "target" or "path" (devices, NBD URIs). Quietly nothing
-# when iserd is not running or iserctl may not run (not root).
+# when iserd is not running or iserctl may not run (not root). iserctl waits for iserd without
+# a deadline; a <TAB> must not hang the shell, so it gets 2 seconds.
 _iserctl_listed() {
     local field=$1
     shift
-    "$@" list --json 2>/dev/null | sed -n 's/^ *"'"$field"'": "\(.*\)",\{0,1\}$/\1/p' | sort -u
+    local -a limit=()
+    command -v timeout >/dev/null 2>&1 && limit=(timeout 2)
+    "${limit[@]}" "$@" list --json 2>/dev/null | sed -n 's/^ *"'"$field"'": "\(.*\)",\{0,1\}$/\1/p' | sort -u
 }
 
 # readline starts the word to replace after the last ':' or '=' (both in COMP_WORDBREAKS), but
