@@ -7,6 +7,7 @@
 
 #include "cli/verbs.hpp"
 #include "control/control_api.hpp"
+#include "iser/version.hpp"
 
 namespace {
 
@@ -66,7 +67,7 @@ int main(int argc, char** argv) {
         return fail(kExitUsage, std::string(e.what()) + "; see 'iserctl --help'");
     }
     if (vm.count("version")) {
-        std::cout << "iserctl " << ISER_VERSION << '\n';
+        std::cout << "iserctl " << iser::kVersionLine << '\n';
         return kExitOk;
     }
     if (vm.count("help")) {

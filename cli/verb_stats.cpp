@@ -1,13 +1,18 @@
-// iserctl stats [--interval TIME] [--count N] [--json] [DEVICE...]: per-device IOPS, bandwidth,
-// latency percentiles, errors, retries and reconnects. iserd keeps cumulative counters and a
-// latency histogram per device; two snapshots an interval apart give rates and the percentiles
-// of just that interval (--interval 0: everything since the device was attached).
+// iserctl stats [--interval TIME] [--count N] [--format text|json|prometheus] [DEVICE...]:
+// per-device IOPS, bandwidth, latency percentiles, errors, retries and reconnects. iserd keeps
+// cumulative counters and a latency histogram per device; two snapshots an interval apart give
+// rates and the percentiles of just that interval (--interval 0: everything since the device
+// was attached). --format prometheus prints one snapshot of the cumulative counters instead
+// (Prometheus computes its own rates), optionally into a file replaced atomically (--output),
+// for node_exporter's textfile collector (systemd/iser-metrics.service).
 #include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "cli/atomic_file.hpp"
+#include "cli/prometheus_format.hpp"
 #include "cli/verbs.hpp"
 #include "common/duration.hpp"
 #include "control/client.hpp"
@@ -81,22 +86,70 @@ bool wanted(const control::DeviceStats& d, const std::vector<std::string>& devic
     return false;
 }
 
+// --format prometheus: one snapshot. With no iserd running it still succeeds, with `iser_up 0`
+// alone, so that a textfile collector's file says so instead of keeping the last values.
+int print_prometheus(const control::ControlClient& client, const std::vector<std::string>& devices,
+                     const std::string& output) {
+    control::StatsReply stats;
+    bool up = true;
+    if (auto probed = client.probe(); !probed) {
+        if (!control::is_not_running(probed.error())) return fail(kExitFailure, probed.error());
+        up = false;
+    } else {
+        auto reply = client.stats();
+        if (!reply) return fail(kExitFailure, reply.error());
+        for (const auto& want : devices) {
+            bool found = false;
+            for (const auto& d : reply->devices) found = found || d.path == want;
+            if (!found) return fail(kExitFailure, "no attached device " + want + " (see 'iserctl list')");
+        }
+        for (auto& d : reply->devices)
+            if (wanted(d, devices)) stats.devices.push_back(std::move(d));
+    }
+    const std::string text = format_prometheus(stats, up);
+    if (output.empty()) {
+        std::cout << text << std::flush;
+        return std::cout ? kExitOk : fail(kExitFailure, "cannot write to standard output");
+    }
+    if (auto written = write_file_atomically(output, text, 0644); !written) return fail(kExitFailure, written.error());
+    return kExitOk;
+}
+
 }  // namespace
 
 int run_stats(const VerbArgs& args, GlobalOptions global) {
-    const VerbSpec spec{"stats", "[--interval TIME] [--count N] [--json] [DEVICE...]",
+    const VerbSpec spec{"stats", "[--interval TIME] [--count N] [--format text|json|prometheus] [DEVICE...]",
                         "Shows per-device IOPS, bandwidth, latency percentiles, errors, retries and reconnects,\n"
-                        "measured over --interval (default 1s; 0 = since each device was attached)."};
+                        "measured over --interval (default 1s; 0 = since each device was attached).\n"
+                        "--format prometheus prints one snapshot of the cumulative counters (no interval)."};
     po::options_description options("Options");
     options.add_options()
         ("interval", po::value<std::string>()->default_value("1s")->value_name("TIME"), "measure over TIME (0: since attach)")
         ("count", po::value<std::string>()->default_value("1")->value_name("N"), "print N reports, one per interval")
-        ("json", "print one JSON document per report")
+        ("format", po::value<std::string>()->value_name("text|json|prometheus"),
+         "text (a table, the default), json (one document per report) or prometheus (one snapshot in the text "
+         "exposition format)")
+        ("json", "the same as --format json")
+        ("output", po::value<std::string>()->value_name("FILE"),
+         "with --format prometheus: replace FILE atomically (temporary file, then rename; mode 0644) instead of "
+         "printing")
         ("device", po::value<std::vector<std::string>>()->value_name("DEVICE"), "only these devices (positional)");
     po::positional_options_description positional;
     positional.add("device", -1);
     po::variables_map vm;
     if (auto done = parse_verb(spec, args, options, positional, vm, global)) return *done;
+
+    std::string format = vm.count("format") ? vm["format"].as<std::string>() : vm.count("json") ? "json" : "text";
+    if (format != "text" && format != "json" && format != "prometheus")
+        return fail(kExitUsage, "--format must be text, json or prometheus, not '" + format + "'");
+    if (vm.count("json") && format != "json")
+        return fail(kExitUsage, "--json is --format json; it cannot go with --format " + format);
+    if (vm.count("output") && format != "prometheus") return fail(kExitUsage, "--output needs --format prometheus");
+    if (vm.count("output") && vm["output"].as<std::string>().empty()) return fail(kExitUsage, "--output needs a file");
+    if (format == "prometheus" && (!vm["interval"].defaulted() || !vm["count"].defaulted()))
+        return fail(kExitUsage,
+                    "--format prometheus prints one snapshot of the counters since attach; it takes no --interval "
+                    "or --count (Prometheus computes the rates)");
 
     auto interval = parse_duration(vm["interval"].as<std::string>());
     if (!interval) return fail(kExitUsage, "--interval: " + interval.error().message);
@@ -108,6 +161,7 @@ int run_stats(const VerbArgs& args, GlobalOptions global) {
     if (vm.count("device")) devices = vm["device"].as<std::vector<std::string>>();
 
     control::ControlClient client(global.socket_path);
+    if (format == "prometheus") return print_prometheus(client, devices, vm.count("output") ? vm["output"].as<std::string>() : "");
     auto before = client.stats();
     if (!before) return fail(kExitFailure, before.error());
     for (const auto& want : devices) {
@@ -142,7 +196,7 @@ int run_stats(const VerbArgs& args, GlobalOptions global) {
             }
             before = std::move(after);
         }
-        if (vm.count("json")) {
+        if (format == "json") {
             nlohmann::ordered_json doc = {{"devices", nlohmann::ordered_json::array()}};
             for (const auto& r : rows) doc["devices"].push_back(row_json(r));
             std::cout << doc.dump(2) << std::endl;

@@ -45,11 +45,13 @@ std::uint64_t LatencyHistogram::percentile(double q) const {
 
 LatencyHistogram& LatencyHistogram::operator+=(const LatencyHistogram& other) {
     for (int b = 0; b < kBuckets; ++b) counts_[b] += other.counts_[b];
+    sum_micros_ += other.sum_micros_;
     return *this;
 }
 
 LatencyHistogram& LatencyHistogram::operator-=(const LatencyHistogram& other) {
     for (int b = 0; b < kBuckets; ++b) counts_[b] -= std::min(counts_[b], other.counts_[b]);
+    sum_micros_ -= std::min(sum_micros_, other.sum_micros_);
     return *this;
 }
 

@@ -17,8 +17,14 @@ public:
     static constexpr int kSub = 1 << kSubBits;
     static constexpr int kBuckets = (32 - kSubBits) * kSub + kSub;
 
-    void record(std::uint64_t micros) { ++counts_[bucket_of(micros)]; }
+    void record(std::uint64_t micros) {
+        ++counts_[bucket_of(micros)];
+        sum_micros_ += micros;
+    }
     std::uint64_t total() const;
+    // Every recorded value added up (a Prometheus histogram's _sum): exact, not from the buckets.
+    std::uint64_t sum_micros() const { return sum_micros_; }
+    void set_sum_micros(std::uint64_t micros) { sum_micros_ = micros; }
     // The smallest bucket bound below which a fraction q (0..1) of the samples lie (0 if empty).
     std::uint64_t percentile(double q) const;
     LatencyHistogram& operator+=(const LatencyHistogram& other);
@@ -32,6 +38,7 @@ public:
 
 private:
     std::array<std::uint64_t, kBuckets> counts_{};
+    std::uint64_t sum_micros_ = 0;
 };
 
 struct IoStats {

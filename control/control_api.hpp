@@ -88,6 +88,14 @@ struct ListReply {
     std::vector<SessionInfo> sessions;
 };
 
+// The I/O memory pools of the sessions serving a device (iserd --io-memory each), summed over
+// those sessions; shared by every device of the same login.
+struct IoMemoryUse {
+    std::uint64_t in_use_bytes = 0;     // slices handed out now
+    std::uint64_t committed_bytes = 0;  // chunks made (and pinned for RDMA) so far
+    std::uint64_t limit_bytes = 0;      // what the chunks may grow to
+};
+
 // One attached device: cumulative counters since it was attached (the CLI subtracts two
 // snapshots for rates and interval percentiles).
 struct DeviceStats {
@@ -98,6 +106,13 @@ struct DeviceStats {
     IoStats io;                           // every queue of the device together
     // Session recovery, summed over the device's sessions (shared by the LUNs of a target).
     std::uint64_t reconnects = 0, command_timeouts = 0, aborts = 0, lun_resets = 0, retries = 0;
+    // The path to the target, as `iserctl list` shows it ("192.0.2.10:3260", "iser"|"tcp").
+    // Empty from an older iserd, which does not send them.
+    std::string portal, transport;
+    // False when an older iserd sent no latency sum (io.latency.sum_micros() is then 0, not true).
+    bool latency_sum_known = true;
+    // Absent from an older iserd.
+    std::optional<IoMemoryUse> io_memory;
 };
 struct StatsReply {
     std::vector<DeviceStats> devices;

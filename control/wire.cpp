@@ -360,7 +360,17 @@ Json to_json(const StatsReply& r) {
                            {"command_timeouts", d.command_timeouts},
                            {"aborts", d.aborts},
                            {"lun_resets", d.lun_resets},
-                           {"retries", d.retries}});
+                           {"retries", d.retries},
+                           // Added later; older readers ignore them (reply items are not strict).
+                           {"portal", d.portal},
+                           {"transport", d.transport},
+                           {"latency_us_sum", d.io.latency.sum_micros()}});
+        if (d.io_memory) {
+            auto& j = devices.back();
+            j["io_memory_in_use_bytes"] = d.io_memory->in_use_bytes;
+            j["io_memory_committed_bytes"] = d.io_memory->committed_bytes;
+            j["io_memory_limit_bytes"] = d.io_memory->limit_bytes;
+        }
     }
     return {{"devices", std::move(devices)}};
 }
@@ -490,6 +500,21 @@ Result<Reply> read_reply(ObjectReader& in, const StatsRequest&) {
         ISER_TRY(s.number("aborts", d.aborts));
         ISER_TRY(s.number("lun_resets", d.lun_resets));
         ISER_TRY(s.number("retries", d.retries));
+        ISER_TRY(s.string("portal", d.portal));
+        ISER_TRY(s.string("transport", d.transport));
+        std::optional<std::uint64_t> latency_sum;
+        ISER_TRY(s.optional_number("latency_us_sum", latency_sum));
+        d.latency_sum_known = latency_sum.has_value();
+        d.io.latency.set_sum_micros(latency_sum.value_or(0));
+        std::optional<std::uint64_t> limit;
+        ISER_TRY(s.optional_number("io_memory_limit_bytes", limit));
+        if (limit) {
+            IoMemoryUse memory;
+            memory.limit_bytes = *limit;
+            ISER_TRY(s.number("io_memory_in_use_bytes", memory.in_use_bytes));
+            ISER_TRY(s.number("io_memory_committed_bytes", memory.committed_bytes));
+            d.io_memory = memory;
+        }
         auto latency = s.array("latency_us_histogram");
         if (!latency) return latency.take_error();
         if (*latency) {

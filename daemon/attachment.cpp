@@ -432,11 +432,15 @@ Status Attachment::detach() {
     return st;
 }
 
+std::string Attachment::portal() const {
+    return (options_.host.find(':') != std::string::npos ? "[" + options_.host + "]" : options_.host) + ":" +
+           std::to_string(options_.port);
+}
+
 control::SessionInfo Attachment::info() const {
     control::SessionInfo s;
     s.target = target();
-    s.portal = (options_.host.find(':') != std::string::npos ? "[" + options_.host + "]" : options_.host) + ":" +
-               std::to_string(options_.port);
+    s.portal = portal();
     s.transport = options_.request.transport;
     s.frontend = options_.request.frontend;
     s.login = options_.request;
@@ -511,7 +515,12 @@ std::vector<control::DeviceStats> Attachment::stats() {
     auto uptime = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - attached_at_);
     // Recovery counters belong to the sessions, shared by every LUN: one trip to each lane.
     session::SessionStats sessions;
+    control::IoMemoryUse memory;  // each lane's pool, shared by every LUN of the lane
     for (auto& lane : lanes_) {
+        control::IoMemoryUse m = lane->io_memory();
+        memory.in_use_bytes += m.in_use_bytes;
+        memory.committed_bytes += m.committed_bytes;
+        memory.limit_bytes += m.limit_bytes;
         session::SessionStats s = lane->session_stats();
         sessions.reconnects += s.reconnects;
         sessions.command_timeouts += s.command_timeouts;
@@ -533,6 +542,9 @@ std::vector<control::DeviceStats> Attachment::stats() {
         d.aborts = sessions.aborts;
         d.lun_resets = sessions.lun_resets;
         d.retries = sessions.retries;
+        d.portal = portal();
+        d.transport = options_.request.transport;
+        d.io_memory = memory;
         out.push_back(std::move(d));
     }
     return out;

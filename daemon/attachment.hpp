@@ -98,6 +98,8 @@ public:
     const std::string& target() const { return options_.request.target; }
     const std::optional<std::uint32_t>& lun_filter() const { return options_.request.lun; }
     control::SessionInfo info() const;
+    // "HOST:PORT" (an IPv6 host in brackets), as list and stats show it.
+    std::string portal() const;
     // Control thread; gathers each lane's counters on its loop thread.
     std::vector<control::DeviceStats> stats();
     bool owns_device(const std::string& path) const;

@@ -225,6 +225,18 @@ session::SessionStats Lane::session_stats() {
     return thread_->call<session::SessionStats>([this](auto done) { done(session_->stats()); });
 }
 
+control::IoMemoryUse Lane::io_memory() {
+    return thread_->call<control::IoMemoryUse>([this](auto done) {
+        control::IoMemoryUse use;
+        use.limit_bytes = session_->config().io_memory_bytes;
+        if (const IoSlicePool* pool = session_->io_pool_if_made()) {
+            use.in_use_bytes = pool->stats().in_use;
+            use.committed_bytes = pool->stats().committed;
+        }
+        done(use);
+    });
+}
+
 login::SessionParams Lane::negotiated_params() {
     return thread_->call<login::SessionParams>([this](auto done) { done(session_->params()); });
 }

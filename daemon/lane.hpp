@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/log.hpp"
+#include "control/control_api.hpp"
 #include "daemon/loop_thread.hpp"
 #include "daemon/metered_backend.hpp"
 #include "initiator/lun/lun_backend.hpp"
@@ -82,6 +83,7 @@ public:
     session::Session::State state();
     IoStats io_stats(std::size_t index);
     session::SessionStats session_stats();
+    control::IoMemoryUse io_memory();
     // The parameters the session negotiated at its last login: a reconnect renegotiates them on
     // the loop thread, so they are copied there.
     login::SessionParams negotiated_params();

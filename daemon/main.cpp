@@ -21,6 +21,7 @@
 #include "daemon/initiator_name.hpp"
 #include "daemon/manager.hpp"
 #include "daemon/systemd_job.hpp"
+#include "iser/version.hpp"
 #include "ublk/device_record.hpp"
 
 namespace po = boost::program_options;
@@ -63,7 +64,7 @@ int parse_options(int argc, char** argv, Options& o) {
         return 0;
     }
     if (vm.count("version")) {
-        std::cout << "iserd 0.1.0\n";
+        std::cout << "iserd " << kVersionLine << "\n";
         return 0;
     }
     return -1;
@@ -159,7 +160,8 @@ int main(int argc, char** argv) {
         return 1;
     }
     server = std::move(*created);
-    ISER_LOG_INFO(log, "iserd ready: initiator %s, control socket %s", name.c_str(), opts.socket.c_str());
+    ISER_LOG_INFO(log, "iserd ready: initiator %s, control socket %s, version %s", name.c_str(), opts.socket.c_str(),
+                  kVersionLine);
     manager.recover_devices(ublk::kRecordDir);
     sd_notify(0, "READY=1");
     if (ready_pipe[1] >= 0) {

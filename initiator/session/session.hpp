@@ -138,6 +138,8 @@ public:
     // The bounded pool requests take their payload from (up to config().io_memory_bytes, in
     // chunks made as the load needs them, each registered once per connection). Made on first use.
     Result<IoSlicePool*> io_pool();
+    // The pool if a request made it already, else nullptr (statistics must not make one).
+    const IoSlicePool* io_pool_if_made() const { return io_pool_.get(); }
     // Commands the target holds (sent, not answered).
     std::uint32_t tasks_in_flight() const { return tasks_.in_use(); }
     // Commands accepted but not sent: waiting for the CmdSN window, or held while reconnecting.

@@ -16,20 +16,25 @@ UNITS=$PREFIX/lib/systemd/system
 case_install() {
     cmake --install "$BUILD_DIR" --prefix "$PREFIX" >"$WORK/install.log" 2>&1 || { cat "$WORK/install.log"; return 1; }
     local f
-    for f in "$UNITS/iserd.service" "$UNITS/iser-apply.service" "$PREFIX/lib/modules-load.d/iser.conf" \
-             "$PREFIX/sbin/iserd" "$PREFIX/sbin/iserctl" "$PREFIX/share/man/man8/iserctl.8"; do
+    for f in "$UNITS/iserd.service" "$UNITS/iser-apply.service" "$UNITS/iser-metrics.service" \
+             "$UNITS/iser-metrics.timer" "$PREFIX/lib/modules-load.d/iser.conf" \
+             "$PREFIX/sbin/iserd" "$PREFIX/sbin/iserctl" "$PREFIX/share/man/man8/iserctl.8" \
+             "$PREFIX/share/bash-completion/completions/iserctl"; do
         [ -f "$f" ] || { echo "not installed: $f"; return 1; }
     done
     grep -qx "ExecStart=$PREFIX/sbin/iserd --foreground" "$UNITS/iserd.service" &&
         grep -qx "ExecStart=$PREFIX/sbin/iserctl apply" "$UNITS/iser-apply.service" &&
         grep -qx "ExecStop=$PREFIX/sbin/iserctl apply -c /dev/null" "$UNITS/iser-apply.service" &&
+        grep -qx "ExecStart=$PREFIX/sbin/iserctl stats --format prometheus --output \${ISER_METRICS_FILE}" \
+            "$UNITS/iser-metrics.service" &&
         ! grep -q @SBINDIR@ "$UNITS"/*.service
 }
 
 case_verify() {
     local out
     # --man=no: the man pages are installed under the temporary prefix, not where man(1) looks.
-    out=$(cd "$UNITS" && systemd-analyze verify --man=no ./iserd.service ./iser-apply.service 2>&1) ||
+    out=$(cd "$UNITS" && systemd-analyze verify --man=no ./iserd.service ./iser-apply.service \
+        ./iser-metrics.service ./iser-metrics.timer 2>&1) ||
         { echo "$out"; return 1; }
     [ -z "$out" ] || { echo "warnings: $out"; return 1; }
 }
@@ -59,6 +64,15 @@ case_apply_settings() {
     # restart this unit, whose stop unmounts everything.
     ! grep -Eq '^(Requires|BindsTo|PartOf)=.*iserd' "$UNITS/iser-apply.service" ||
         { echo "iser-apply.service would be restarted with iserd"; return 1; }
+}
+
+case_metrics_settings() {
+    unit_has iser-metrics.service Type=oneshot After=iserd.service \
+        Environment=ISER_METRICS_FILE=/var/lib/prometheus/node-exporter/iser.prom NoNewPrivileges=yes \
+        ProtectSystem=full PrivateNetwork=yes RestrictAddressFamilies=AF_UNIX CapabilityBoundingSet=CAP_DAC_OVERRIDE || return 1
+    unit_has iser-metrics.timer OnUnitActiveSec=15s AccuracySec=1s WantedBy=timers.target || return 1
+    # The timer starts the service of its own name; the service is no one's dependency.
+    ! grep -q '^\[Install\]' "$UNITS/iser-metrics.service" || { echo "iser-metrics.service has an [Install]"; return 1; }
 }
 
 case_modules() {
@@ -105,6 +119,7 @@ check "make install puts the units and modules-load.d/iser.conf under the prefix
 check "systemd-analyze verify: both units, no warning" case_verify
 check "iserd.service: notify, restart on failure, KillMode=mixed, MEMLOCK, no device or /sys lockdown" case_daemon_settings
 check "iser-apply.service: oneshot, wants (not requires) iserd, after it and network-online, before remote-fs-pre" case_apply_settings
+check "iser-metrics.service: oneshot, hardened, default file; the timer runs it every 15 s" case_metrics_settings
 check "iser.conf loads ublk_drv ib_uverbs rdma_ucm (rdma_rxe commented)" case_modules
 check "iserd sends READY=1 once its socket answers, STOPPING=1 and exits 0 on SIGTERM" case_notify
 finish

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "control/server.hpp"
+#include "iser/version.hpp"
 
 using namespace iser;
 using namespace iser::control;
@@ -253,6 +254,36 @@ TEST_CASE("iserctl: contract against a fake iserd") {
         Run bad = f.run("stats --interval soon");
         CHECK(bad.status == 2);
     }
+    SUBCASE("stats --format: json is --json, prometheus one snapshot, anything else a usage error") {
+        Run json = f.run("stats --interval 0 --json");
+        Run format_json = f.run("stats --interval 0 --format json");
+        CHECK(format_json.status == 0);
+        CHECK(nlohmann::json::parse(format_json.out)["devices"][0]["totals"] ==
+              nlohmann::json::parse(json.out)["devices"][0]["totals"]);
+        Run prom = f.run("stats --format prometheus");
+        CHECK(prom.status == 0);
+        CHECK(prom.err.empty());
+        CHECK(prom.out.find("iser_up 1\n") != std::string::npos);
+        CHECK(prom.out.find("iser_reads_total{device=\"/dev/ublkb0\",target=\"iqn.2003-01.org.example:disk1\","
+                            "lun=\"0\"} 100\n") != std::string::npos);
+        CHECK(prom.out.find(",le=\"+Inf\"} 150\n") != std::string::npos);
+        CHECK(prom.out.find("iser_io_latency_seconds_sum{device=\"/dev/ublkb0\",target=\"iqn.2003-01.org.example:"
+                            "disk1\",lun=\"0\"} 0.060000\n") != std::string::npos);  // 100 x 100 µs + 50 x 1000 µs
+        for (const char* args : {"stats --format prometheus --interval 5s", "stats --format prometheus --count 2",
+                                 "stats --format xml", "stats --json --format text", "stats --output /tmp/x"}) {
+            CAPTURE(args);
+            Run r = f.run(args);
+            CHECK(r.status == 2);
+            CHECK(r.out.empty());
+            CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+        }
+        Run file = f.run("stats --format prometheus --output " + f.dir + "/iser.prom");
+        CHECK(file.status == 0);
+        CHECK(file.out.empty());
+        std::ifstream in(f.dir + "/iser.prom");
+        std::string written((std::istreambuf_iterator<char>(in)), {});
+        CHECK(written == prom.out);
+    }
     SUBCASE("daemon errors are one line and exit 1") {
         Run r = f.run("login --portal 192.0.2.10 --target iqn.2003-01.org.example:refused");
         CHECK(r.status == 1);
@@ -341,6 +372,41 @@ TEST_CASE("iserctl: contract against a fake iserd") {
         CHECK(v.status == 0);
         CHECK(v.out.rfind("iserctl ", 0) == 0);
     }
+}
+
+// One version, from one place (cmake/version.cmake): the line after the program name is the
+// same for both binaries, starts with the project version and is the generated header's.
+TEST_CASE("iserd and iserctl print the same version") {
+#ifndef ISERD_PATH
+    MESSAGE("SKIP: iserd is not part of this build");
+#else
+    auto first_line = [](const std::string& command, int& status) {
+        std::string out;
+        FILE* p = ::popen(command.c_str(), "r");
+        REQUIRE(p);
+        std::array<char, 512> buf;
+        std::size_t n;
+        while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
+        int raw = ::pclose(p);
+        status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+        return out;
+    };
+    int ctl_status = -1, daemon_status = -1;
+    std::string ctl = first_line(std::string(ISERCTL_PATH) + " --version", ctl_status);
+    std::string daemon = first_line(std::string(ISERD_PATH) + " --version", daemon_status);
+    CHECK(ctl_status == 0);
+    CHECK(daemon_status == 0);
+    REQUIRE(ctl.rfind("iserctl ", 0) == 0);
+    REQUIRE(daemon.rfind("iserd ", 0) == 0);
+    const std::string ctl_version = ctl.substr(8), daemon_version = daemon.substr(6);
+    CHECK(ctl_version == daemon_version);
+    CHECK(ctl_version == std::string(iser::kVersionLine) + "\n");
+    CHECK(ctl_version.rfind(iser::kProjectVersion, 0) == 0);
+    // --version is in both --help texts.
+    int status = -1;
+    CHECK(first_line(std::string(ISERD_PATH) + " --help", status).find("--version") != std::string::npos);
+    CHECK(first_line(std::string(ISERCTL_PATH) + " --help", status).find("--version") != std::string::npos);
+#endif
 }
 
 TEST_CASE("iserctl: no iserd running") {

@@ -170,6 +170,47 @@ TEST_CASE("wire: stats reply round-trips with its histogram") {
               .error().message.find("[bucket, count] pairs") != std::string::npos);
 }
 
+TEST_CASE("wire: stats reply carries the path, the latency sum and the I/O memory") {
+    StatsReply s;
+    DeviceStats d;
+    d.target = "iqn.2003-01.org.example:disk1";
+    d.path = "/dev/ublkb0";
+    d.portal = "[2001:db8::1]:3260";
+    d.transport = "iser";
+    d.io.record(iser::BlockOp::Read, 4096, 90, 0);
+    d.io.record(iser::BlockOp::Read, 4096, 110, 0);
+    d.io_memory = IoMemoryUse{4096, 4u << 20, 32u << 20};
+    s.devices.push_back(d);
+    const std::string line = encode_reply(iser::Result<Reply>(Reply{s}));
+    CHECK(line.find("\"latency_us_sum\":200") != std::string::npos);
+    auto back = std::get<StatsReply>(reply_round_trip(StatsRequest{}, s));
+    REQUIRE(back.devices.size() == 1);
+    const auto& b = back.devices[0];
+    CHECK(b.portal == d.portal);
+    CHECK(b.transport == "iser");
+    CHECK(b.latency_sum_known);
+    CHECK(b.io.latency.sum_micros() == 200);
+    REQUIRE(b.io_memory.has_value());
+    CHECK(b.io_memory->in_use_bytes == 4096);
+    CHECK(b.io_memory->committed_bytes == (4u << 20));
+    CHECK(b.io_memory->limit_bytes == (32u << 20));
+
+    // An older iserd's reply has none of them: decoded, and marked as not known.
+    auto old = decode_reply(Request{StatsRequest{}},
+                            "{\"ok\":true,\"devices\":[{\"target\":\"t\",\"path\":\"/dev/ublkb0\",\"reads\":1,"
+                            "\"latency_us_histogram\":[[20,1]]}]}");
+    REQUIRE(old.ok());
+    const auto& o = std::get<StatsReply>(*old).devices.at(0);
+    CHECK(o.portal.empty());
+    CHECK_FALSE(o.latency_sum_known);
+    CHECK_FALSE(o.io_memory.has_value());
+    CHECK(o.io.latency.total() == 1);
+    // The new fields are typed like the others.
+    CHECK_FALSE(decode_reply(Request{StatsRequest{}},
+                             "{\"ok\":true,\"devices\":[{\"target\":\"t\",\"io_memory_limit_bytes\":\"big\"}]}")
+                    .ok());
+}
+
 TEST_CASE("wire: every reply round-trips") {
     DiscoverReply d;
     d.portals.push_back({"192.0.2.10", 3260, 1, "iqn.2003-01.org.example:disk1"});
