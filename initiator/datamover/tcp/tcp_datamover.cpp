@@ -100,14 +100,18 @@ Status TcpDatamover::send_data_out(const pdu::Bhs& bhs, Bytes data) { return que
 
 // Control data is copied into the queue entry (std::deque keeps entries in place, so the span
 // into it stays valid); a Data-Out's data is the task's buffer, which outlives the send.
+// Every entry is charged kQueuedPduOverhead, a Data-Out's too: its data is bounded by the I/O
+// memory, but a target that asks for a WRITE in one-byte R2Ts gets one entry per byte, and an
+// uncharged entry (about 130 bytes) would let it grow our memory to a hundred times the size of
+// the WRITEs in flight while it reads nothing.
 Status TcpDatamover::queue_pdu(const pdu::Bhs& bhs, Bytes data, bool copy) {
     if (failed_ || !connected_) return make_error(ENOTCONN, "not connected");
     if (data.size() > params_.max_send_data_segment && data.size() > kLoginMaxData)
         return make_error(EMSGSIZE, "data segment larger than the target accepts");
-    const std::size_t charge = copy ? data.size() + kQueuedPduOverhead : 0;
+    const std::size_t charge = kQueuedPduOverhead + (copy ? data.size() : 0);
     if (queued_control_bytes_ + charge > kMaxQueuedControlBytes) {
         fail(make_error(ENOBUFS, "target is not reading: " + std::to_string(queued_control_bytes_) +
-                                     " bytes of control PDUs already queued"));
+                                     " bytes of PDUs already queued (control data and per-PDU overhead)"));
         return make_error(ECONNRESET, "connection lost");
     }
     OutPdu& out = send_queue_.emplace_back();
@@ -116,11 +120,11 @@ Status TcpDatamover::queue_pdu(const pdu::Bhs& bhs, Bytes data, bool copy) {
     if (copy) {
         out.owned.assign(data.begin(), data.end());
         out.data = Bytes(out.owned);
-        out.charged = charge;
-        queued_control_bytes_ += charge;
     } else {
         out.data = data;
     }
+    out.charged = charge;
+    queued_control_bytes_ += charge;
     out.trailer_len = pdu::pad4(std::uint32_t(data.size())) - std::uint32_t(data.size());
     std::memset(out.trailer, 0, sizeof out.trailer);
     flush_send_queue();

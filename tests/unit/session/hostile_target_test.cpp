@@ -273,10 +273,10 @@ std::optional<pdu::ScsiCommand> recv_command(fake::Wire& wire) {
 }
 
 struct WriteTask final : session::TaskOwner {
-    std::vector<std::uint8_t> data = std::vector<std::uint8_t>(256 * 1024, 0x5a);
+    std::vector<std::uint8_t> data;
     session::ScsiTask task;
     bool done = false;
-    WriteTask() {
+    explicit WriteTask(std::size_t bytes = 256 * 1024) : data(bytes, 0x5a) {
         task.cdb = scsi::write16(0, std::uint32_t(data.size() / 512), false);
         task.write = true;
         task.buffer = data.data();
@@ -480,7 +480,60 @@ TEST_CASE("hostile target: a flood of Rejects and Async Messages costs a few log
     CHECK(suppressed_notes <= 1);
 }
 
-// ---- R2Ts for a tiny MaxRecvDataSegmentLength (#16 medium 3).
+// ---- R2T floods (#16 medium 3): what a target can make the initiator queue with R2Ts.
+// The one-byte flood failed before Data-Out PDUs were charged against the queue cap: every
+// R2T was taken and its Data-Out queued, and the connection never dropped.
+
+namespace {
+// Answers the WRITE's command with `count` R2Ts of `each` bytes, in order (R2TSN 0, 1, ...), each
+// right after the previous one, without reading anything the initiator sends. The R2Ts are
+// legal one by one; together they ask for one Data-Out PDU per `each` bytes.
+fake::HostileTarget::Script r2t_flood(std::uint32_t count, std::uint32_t each, std::atomic<std::uint32_t>& sent) {
+    return [count, each, &sent](fake::Wire& wire) {
+        auto cmd = recv_command(wire);
+        if (!cmd) return;
+        wire.expcmdsn = cmd->cmdsn + 1;
+        wire.maxcmdsn = wire.expcmdsn + 15;
+        std::uint32_t offset = cmd->data_length;  // after the immediate data
+        for (std::uint32_t i = 0; i < count && offset + each <= cmd->expected_length; ++i, offset += each) {
+            pdu::R2T r;
+            r.itt = cmd->itt;
+            r.ttt = 0x100 + i;
+            r.statsn = wire.statsn;
+            r.expcmdsn = wire.expcmdsn;
+            r.maxcmdsn = wire.maxcmdsn;
+            r.r2tsn = i;
+            r.buffer_offset = offset;
+            r.desired_length = each;
+            if (!wire.send(pdu::encode(r))) return;  // the initiator closed the connection
+            ++sent;
+        }
+        // Read nothing until the initiator gives up (or 10 s pass).
+        pollfd p{wire.fd(), POLLRDHUP, 0};
+        const auto end = std::chrono::steady_clock::now() + 10s;
+        while (std::chrono::steady_clock::now() < end)
+            if (::poll(&p, 1, 100) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR))) return;
+    };
+}
+}  // namespace
+
+TEST_CASE("hostile target: one-byte R2Ts for a whole WRITE, never read, drop the connection at the queue cap") {
+    // Up to a million R2Ts of one byte each ask for as many Data-Out PDUs for one 1 MiB WRITE.
+    // The target reads none of them: once the socket buffers are full (loopback took about
+    // 120 000 of them here) they wait in the datamover's queue, each holding a queue entry of
+    // its own though its data is the task's buffer; the cap takes 65 536 entries.
+    std::atomic<std::uint32_t> sent{0};
+    fake::HostileTarget target(r2t_flood(1000000, 1, sent), 16, 4096);
+    TcpRig rig(target.port());
+    REQUIRE(rig.login().ok());
+    WriteTask w(1024 * 1024);
+    rig.session->submit(w.task);
+    REQUIRE(rig.run_until([&] { return w.done && rig.failures > 0; }, 30000ms));
+    CHECK(w.task.error != 0);
+    CHECK(rig.last_failure.message.find("not reading") != std::string::npos);
+    MESSAGE("R2Ts sent before the drop: ", sent.load());
+    REQUIRE(rig.run_until([&] { return target.finished(); }, 15000ms));
+}
 
 TEST_CASE("hostile target: a tiny MaxRecvDataSegmentLength splits an R2T into PDUs of that size, each byte sent once") {
     // The target declares MaxRecvDataSegmentLength=512 (the least RFC 7143 allows) and asks for
