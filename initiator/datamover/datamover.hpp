@@ -36,9 +36,12 @@ protected:
     ~Events() = default;
 };
 
-// The most a connection keeps of control PDUs it could not send yet (each PDU charged its data
-// plus kQueuedPduOverhead, so that empty PDUs count too). Legitimate traffic queues a few
-// kilobytes at most: login and text requests, a NOP-Out echo, task management.
+// The most a connection keeps of PDUs it could not send yet: each PDU is charged
+// kQueuedPduOverhead (so that empty PDUs count too), a control PDU also its copied data; a
+// Data-Out's data is the task's buffer and not charged. Legitimate traffic queues a few kilobytes
+// of control PDUs (login and text requests, a NOP-Out echo, task management) and one entry per
+// Data-Out: 32 MiB of WRITEs in 8 KiB PDUs cost 256 KiB of it (in 512-byte PDUs, the least a
+// target may declare, the whole cap).
 inline constexpr std::size_t kMaxQueuedControlBytes = 4u << 20;
 inline constexpr std::size_t kQueuedPduOverhead = 64;
 

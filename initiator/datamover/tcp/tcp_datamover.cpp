@@ -22,7 +22,9 @@ std::string errno_text(int e) { return std::strerror(e); }
 }  // namespace
 
 TcpDatamover::TcpDatamover(EventLoop& loop, Logger& log, Events& events)
-    : loop_(loop), log_(log), events_(events), rx_(kRecvBuffer) {}
+    : loop_(loop), log_(log), events_(events), rx_(kRecvBuffer) {
+    receiver_.set_data_limit(kLoginMaxData);
+}
 
 TcpDatamover::~TcpDatamover() {
     *alive_ = false;
@@ -98,14 +100,18 @@ Status TcpDatamover::send_data_out(const pdu::Bhs& bhs, Bytes data) { return que
 
 // Control data is copied into the queue entry (std::deque keeps entries in place, so the span
 // into it stays valid); a Data-Out's data is the task's buffer, which outlives the send.
+// Every entry is charged kQueuedPduOverhead, a Data-Out's too: its data is bounded by the I/O
+// memory, but a target that asks for a WRITE in one-byte R2Ts gets one entry per byte, and an
+// uncharged entry (about 130 bytes) would let it grow our memory to a hundred times the size of
+// the WRITEs in flight while it reads nothing.
 Status TcpDatamover::queue_pdu(const pdu::Bhs& bhs, Bytes data, bool copy) {
     if (failed_ || !connected_) return make_error(ENOTCONN, "not connected");
     if (data.size() > params_.max_send_data_segment && data.size() > kLoginMaxData)
         return make_error(EMSGSIZE, "data segment larger than the target accepts");
-    const std::size_t charge = copy ? data.size() + kQueuedPduOverhead : 0;
+    const std::size_t charge = kQueuedPduOverhead + (copy ? data.size() : 0);
     if (queued_control_bytes_ + charge > kMaxQueuedControlBytes) {
         fail(make_error(ENOBUFS, "target is not reading: " + std::to_string(queued_control_bytes_) +
-                                     " bytes of control PDUs already queued"));
+                                     " bytes of PDUs already queued (control data and per-PDU overhead)"));
         return make_error(ECONNRESET, "connection lost");
     }
     OutPdu& out = send_queue_.emplace_back();
@@ -114,11 +120,11 @@ Status TcpDatamover::queue_pdu(const pdu::Bhs& bhs, Bytes data, bool copy) {
     if (copy) {
         out.owned.assign(data.begin(), data.end());
         out.data = Bytes(out.owned);
-        out.charged = charge;
-        queued_control_bytes_ += charge;
     } else {
         out.data = data;
     }
+    out.charged = charge;
+    queued_control_bytes_ += charge;
     out.trailer_len = pdu::pad4(std::uint32_t(data.size())) - std::uint32_t(data.size());
     std::memset(out.trailer, 0, sizeof out.trailer);
     flush_send_queue();
@@ -133,6 +139,7 @@ Status TcpDatamover::enter_full_feature(const FeatureParams& params) {
     if (params.header_digest || params.data_digest)
         return make_error(ENOTSUP, "iSCSI digests are not supported by this initiator yet");
     params_ = params;
+    receiver_.set_data_limit(std::max(params_.max_recv_data_segment, kLoginMaxData));
     return {};
 }
 
@@ -198,12 +205,10 @@ void TcpDatamover::on_socket(std::uint32_t events) {
 void TcpDatamover::receive() {
     // Bounded per wake-up so one busy connection cannot starve the loop's other work.
     for (int rounds = 0; rounds < 64 && !failed_; ++rounds) {
-        if (state_ == RecvState::Data && need_ - have_ >= kDirectRecvThreshold) {
-            ssize_t r = ::recv(fd_.get(), data_dst_.data() + have_, need_ - have_, 0);
+        if (MutableBytes direct = receiver_.direct_space(kDirectRecvThreshold); !direct.empty()) {
+            ssize_t r = ::recv(fd_.get(), direct.data(), direct.size(), 0);
             if (r > 0) {
-                have_ += std::size_t(r);
-                std::size_t used = 0;
-                if (have_ == need_ && !consume(nullptr, 0, used)) return;
+                if (!receiver_.direct_received(std::size_t(r))) return;
                 continue;
             }
             if (r == 0) return fail(make_error(ECONNRESET, "target closed the connection"));
@@ -221,97 +226,14 @@ void TcpDatamover::receive() {
         std::size_t pos = 0;
         while (pos < std::size_t(r) && !failed_) {
             std::size_t used = 0;
-            if (!consume(rx_.data() + pos, std::size_t(r) - pos, used)) return;
+            if (!receiver_.consume(rx_.data() + pos, std::size_t(r) - pos, used)) return;
             pos += used;
         }
     }
 }
 
-// Feeds bytes to the current section; moves to the next section when one is complete.
-// With in == nullptr it only checks for completion (after a direct recv).
-bool TcpDatamover::consume(const std::uint8_t* in, std::size_t n, std::size_t& used) {
-    std::size_t take = std::min(n, need_ - have_);
-    if (in && take) {
-        std::uint8_t* dst = nullptr;
-        switch (state_) {
-            case RecvState::Header: dst = bhs_.bytes.data() + have_; break;
-            case RecvState::Data: dst = data_dst_.data() + have_; break;
-            case RecvState::Ahs:
-            case RecvState::DataPad:
-            case RecvState::HeaderDigest:
-            case RecvState::DataDigest: dst = nullptr; break;  // skipped bytes
-        }
-        if (dst) std::memcpy(dst, in, take);
-        have_ += take;
-    }
-    used = take;
-    if (have_ < need_) return true;
-
-    have_ = 0;
-    switch (state_) {
-        case RecvState::Header: return finish_header();
-        case RecvState::HeaderDigest:
-        case RecvState::Ahs:
-            state_ = framing_.data_bytes ? RecvState::Data : RecvState::Header;
-            need_ = state_ == RecvState::Data ? framing_.data_bytes : pdu::kBhsSize;
-            if (state_ == RecvState::Header) return finish_pdu();
-            return true;
-        case RecvState::Data:
-            if (framing_.padded_data_bytes != framing_.data_bytes) {
-                state_ = RecvState::DataPad;
-                need_ = framing_.padded_data_bytes - framing_.data_bytes;
-                return true;
-            }
-            [[fallthrough]];
-        case RecvState::DataPad:
-        case RecvState::DataDigest:
-            state_ = RecvState::Header;
-            need_ = pdu::kBhsSize;
-            return finish_pdu();
-    }
-    return true;
-}
-
-bool TcpDatamover::finish_header() {
-    std::uint32_t limit = std::max(params_.max_recv_data_segment, kLoginMaxData);
-    auto framing = pdu::parse_framing(bhs_, limit);
-    if (!framing) {
-        fail(make_error(EPROTO, "malformed PDU from target: " + framing.error().message));
-        return false;
-    }
-    framing_ = *framing;
-    if (framing_.data_bytes) {
-        if (bhs_.opcode() == pdu::Opcode::DataIn) {
-            data_dst_ = events_.data_in_placement(bhs_);
-            if (data_dst_.size() != framing_.data_bytes) {
-                fail(make_error(EPROTO, "target sent Data-In that matches no buffer"));
-                return false;
-            }
-        } else {
-            data_buf_.resize(framing_.data_bytes);
-            data_dst_ = MutableBytes(data_buf_.data(), data_buf_.size());
-        }
-    } else {
-        data_dst_ = {};
-    }
-    if (framing_.ahs_bytes) {
-        state_ = RecvState::Ahs;
-        need_ = framing_.ahs_bytes;
-        return true;
-    }
-    if (framing_.data_bytes) {
-        state_ = RecvState::Data;
-        need_ = framing_.data_bytes;
-        return true;
-    }
-    state_ = RecvState::Header;
-    need_ = pdu::kBhsSize;
-    return finish_pdu();
-}
-
-bool TcpDatamover::finish_pdu() {
-    events_.on_pdu(bhs_, Bytes(data_dst_.data(), data_dst_.size()));
-    data_dst_ = {};
+bool TcpDatamover::deliver(const pdu::Bhs& bhs, Bytes data) {
+    events_.on_pdu(bhs, data);
     return !failed_;
 }
 

@@ -9,10 +9,11 @@
 #include "common/event_loop.hpp"
 #include "common/log.hpp"
 #include "initiator/datamover/datamover.hpp"
+#include "initiator/datamover/tcp/pdu_receiver.hpp"
 
 namespace iser::datamover {
 
-class TcpDatamover final : public Datamover {
+class TcpDatamover final : public Datamover, private PduReceiver::Sink {
 public:
     TcpDatamover(EventLoop& loop, Logger& log, Events& events);
     ~TcpDatamover() override;
@@ -40,16 +41,16 @@ private:
         std::size_t sent = 0;     // bytes of header+data+trailer already written
         std::size_t total() const { return header_len + data.size() + trailer_len; }
     };
-    enum class RecvState { Header, HeaderDigest, Ahs, Data, DataPad, DataDigest };
 
     Status queue_pdu(const pdu::Bhs& bhs, Bytes data, bool copy);
     void on_connect_ready(std::uint32_t events);
     void on_socket(std::uint32_t events);
     void flush_send_queue();
     void receive();
-    bool consume(const std::uint8_t* in, std::size_t n, std::size_t& used);
-    bool finish_header();
-    bool finish_pdu();
+    // PduReceiver::Sink
+    MutableBytes data_in_placement(const pdu::Bhs& bhs) override { return events_.data_in_placement(bhs); }
+    bool deliver(const pdu::Bhs& bhs, Bytes data) override;
+    void framing_error(Error why) override { fail(std::move(why)); }
     void fail(Error why);
     void fail_later(Error why);
     void update_interest();
@@ -67,14 +68,7 @@ private:
     std::deque<OutPdu> send_queue_;
     std::size_t queued_control_bytes_ = 0;
 
-    // Receive state machine.
-    RecvState state_ = RecvState::Header;
-    pdu::Bhs bhs_;
-    std::size_t have_ = 0;          // bytes of the current section received
-    std::size_t need_ = pdu::kBhsSize;  // bytes of the current section expected
-    pdu::Framing framing_{};
-    MutableBytes data_dst_;         // where the data segment goes
-    std::vector<std::uint8_t> data_buf_;  // data segments that are not placed (text, sense...)
+    PduReceiver receiver_{*this};
     std::vector<std::uint8_t> rx_;  // socket read buffer
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // guards deferred failures
 };

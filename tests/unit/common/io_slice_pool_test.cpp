@@ -18,7 +18,7 @@ struct Region {
     explicit Region(std::size_t n) : bytes(n) {}
     IoMemory memory() { return IoMemory{bytes.data(), bytes.size()}; }
 };
-struct Waiter : IoSliceWaiter {
+struct Waiter final : IoSliceWaiter {
     std::uint8_t* got = nullptr;
     int grants = 0;
     void slice_granted(std::uint8_t* s) override {

@@ -123,6 +123,25 @@ void FakeTarget::deliver_data_in(const pdu::Bhs& bhs, Bytes payload) {
     });
 }
 
+void FakeTarget::inject(const pdu::Bhs& bhs, std::vector<std::uint8_t> data) {
+    if (bhs.opcode() != pdu::Opcode::DataIn || data.empty()) return deliver(bhs, std::move(data));
+    later([this, bhs, data = std::move(data)] {
+        MutableBytes dst = events_->data_in_placement(bhs);
+        if (dst.size() != data.size()) {
+            auto* ev = events_;
+            *live_ = false;
+            events_ = nullptr;
+            full_feature_ = false;
+            pending_.clear();
+            held_.clear();
+            ev->on_disconnected(make_error(EPROTO, "target sent Data-In that matches no buffer"));
+            return;
+        }
+        std::memcpy(dst.data(), data.data(), data.size());
+        events_->on_pdu(bhs, Bytes(dst.data(), dst.size()));
+    });
+}
+
 void FakeTarget::connect(const std::string& host, std::uint16_t port) {
     const std::string portal = host + ":" + std::to_string(port);
     connects.push_back(portal);

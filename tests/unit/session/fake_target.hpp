@@ -139,6 +139,10 @@ public:
     void disconnect();                                               // connection lost
     void send_garbage_response(std::uint32_t itt);                   // SCSI Response for a bogus ITT
     void send_garbage_data_in(std::uint32_t itt, std::uint32_t bytes);  // Data-In with status, ditto
+    // Any PDU, exactly as given (the session fuzzer's hostile target). A Data-In's data segment
+    // is placed where the session says, as TcpDatamover places it; when the session names no
+    // buffer of that size the connection drops, as TcpDatamover drops it.
+    void inject(const iser::pdu::Bhs& bhs, std::vector<std::uint8_t> data);
     std::size_t held() const { return held_.size(); }
     std::uint32_t outstanding() const { return std::uint32_t(pending_.size()); }
     bool connected() const { return events_ != nullptr; }

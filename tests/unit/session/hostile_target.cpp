@@ -51,8 +51,8 @@ std::optional<WirePdu> Wire::recv(int timeout_ms) {
     return p;
 }
 
-HostileTarget::HostileTarget(Script script, std::uint32_t window, int recv_buffer)
-    : script_(std::move(script)), window_(window), recv_buffer_(recv_buffer) {
+HostileTarget::HostileTarget(Script script, std::uint32_t window, int recv_buffer, TargetOptions login_options)
+    : script_(std::move(script)), window_(window), recv_buffer_(recv_buffer), login_options_(std::move(login_options)) {
     listener_.reset(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
     // Set before listen(): an accepted socket inherits it, and the window it advertises follows.
     if (recv_buffer_ > 0) setsockopt(listener_.get(), SOL_SOCKET, SO_RCVBUF, &recv_buffer_, sizeof recv_buffer_);
@@ -80,7 +80,7 @@ void HostileTarget::run() {
         UniqueFd conn(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
         if (conn.valid()) {
             Wire wire(conn.get());
-            if (serve_login(wire, window_, failure_)) {
+            if (serve_login(wire, window_, failure_, login_options_)) {
                 logged_in_ = true;
                 script_(wire);
             }
@@ -95,7 +95,7 @@ void HostileTarget::run() {
 
 // Answers Login Requests until the initiator is in the full feature phase: no authentication,
 // the operational keys as FakeTarget answers them.
-bool serve_login(Wire& wire, std::uint32_t window, std::string& failure_) {
+bool serve_login(Wire& wire, std::uint32_t window, std::string& failure_, const TargetOptions& options) {
     for (int round = 0; round < 4; ++round) {
         auto in = wire.recv();
         if (!in) return failure_ = "connection closed during login", false;
@@ -116,7 +116,7 @@ bool serve_login(Wire& wire, std::uint32_t window, std::string& failure_) {
         r.nsg = req->transit ? req->nsg : 0;
         login::KeyValues answer;
         if (req->csg == 0) answer = {{"AuthMethod", "None"}, {"TargetPortalGroupTag", "1"}};
-        else answer = answer_operational_keys(*keys, TargetOptions{});
+        else answer = answer_operational_keys(*keys, options);
         if (r.transit && r.nsg == 3) r.tsih = 0x0200;
         std::vector<std::uint8_t> text;
         login::append_keys(text, answer);

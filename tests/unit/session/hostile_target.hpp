@@ -43,16 +43,18 @@ private:
 };
 
 // Answers Login Requests on `wire` until the initiator is in the full feature phase (no
-// authentication; operational keys as FakeTarget answers them). False, with `failure` set, when
-// the login did not get there.
-bool serve_login(Wire& wire, std::uint32_t window, std::string& failure);
+// authentication; operational keys as FakeTarget answers them with `options`). False, with
+// `failure` set, when the login did not get there.
+bool serve_login(Wire& wire, std::uint32_t window, std::string& failure, const TargetOptions& options = {});
 
 class HostileTarget {
 public:
     using Script = std::function<void(Wire&)>;
     // `window`: MaxCmdSN - ExpCmdSN + 1 announced at login (0: closed until the script opens it).
     // `recv_buffer`: SO_RCVBUF of the accepted socket (small: the initiator's sends back up soon).
-    explicit HostileTarget(Script script, std::uint32_t window = 16, int recv_buffer = 0);
+    // `login_options`: the operational keys the login answers with (MaxRecvDataSegmentLength...).
+    explicit HostileTarget(Script script, std::uint32_t window = 16, int recv_buffer = 0,
+                           TargetOptions login_options = {});
     ~HostileTarget();  // joins the thread (the script must end: bound its loops)
     std::uint16_t port() const { return port_; }
     bool logged_in() const { return logged_in_; }
@@ -65,6 +67,7 @@ private:
     Script script_;
     std::uint32_t window_;
     int recv_buffer_;
+    TargetOptions login_options_;
     iser::UniqueFd listener_;
     std::uint16_t port_ = 0;
     std::atomic<bool> logged_in_{false}, finished_{false};

@@ -3,12 +3,15 @@
 // and R2Ts that ask twice for the same data. Each case failed before its fix: echoes carried
 // other pings' (freed) bytes, a text request waited forever or was sent outside the CmdSN
 // window, a repeated R2T got the data sent again.
+// The cases for a tiny MaxRecvDataSegmentLength, huge SendTargets answers, unknown opcodes and
+// a connection dropped mid-PDU pin behaviour that already held when they were written.
 #include <doctest/doctest.h>
 
 #include <chrono>
 #include <mutex>
 #include <thread>
 
+#include <poll.h>
 #include <sys/socket.h>
 
 #include "hostile_target.hpp"
@@ -270,10 +273,10 @@ std::optional<pdu::ScsiCommand> recv_command(fake::Wire& wire) {
 }
 
 struct WriteTask final : session::TaskOwner {
-    std::vector<std::uint8_t> data = std::vector<std::uint8_t>(256 * 1024, 0x5a);
+    std::vector<std::uint8_t> data;
     session::ScsiTask task;
     bool done = false;
-    WriteTask() {
+    explicit WriteTask(std::size_t bytes = 256 * 1024) : data(bytes, 0x5a) {
         task.cdb = scsi::write16(0, std::uint32_t(data.size() / 512), false);
         task.write = true;
         task.buffer = data.data();
@@ -475,4 +478,312 @@ TEST_CASE("hostile target: a flood of Rejects and Async Messages costs a few log
     CHECK(about_peer <= 12);  // 10 a window of 10 s, the test ends well within two
     CHECK(about_peer >= 10);
     CHECK(suppressed_notes <= 1);
+}
+
+// ---- R2T floods (#16 medium 3): what a target can make the initiator queue with R2Ts.
+// The one-byte flood failed before Data-Out PDUs were charged against the queue cap: every
+// R2T was taken and its Data-Out queued, and the connection never dropped.
+
+namespace {
+// Answers the WRITE's command with `count` R2Ts of `each` bytes, in order (R2TSN 0, 1, ...), each
+// right after the previous one, without reading anything the initiator sends. The R2Ts are
+// legal one by one; together they ask for one Data-Out PDU per `each` bytes.
+fake::HostileTarget::Script r2t_flood(std::uint32_t count, std::uint32_t each, std::atomic<std::uint32_t>& sent) {
+    return [count, each, &sent](fake::Wire& wire) {
+        auto cmd = recv_command(wire);
+        if (!cmd) return;
+        wire.expcmdsn = cmd->cmdsn + 1;
+        wire.maxcmdsn = wire.expcmdsn + 15;
+        std::uint32_t offset = cmd->data_length;  // after the immediate data
+        for (std::uint32_t i = 0; i < count && offset + each <= cmd->expected_length; ++i, offset += each) {
+            pdu::R2T r;
+            r.itt = cmd->itt;
+            r.ttt = 0x100 + i;
+            r.statsn = wire.statsn;
+            r.expcmdsn = wire.expcmdsn;
+            r.maxcmdsn = wire.maxcmdsn;
+            r.r2tsn = i;
+            r.buffer_offset = offset;
+            r.desired_length = each;
+            if (!wire.send(pdu::encode(r))) return;  // the initiator closed the connection
+            ++sent;
+        }
+        // Read nothing until the initiator gives up (or 10 s pass).
+        pollfd p{wire.fd(), POLLRDHUP, 0};
+        const auto end = std::chrono::steady_clock::now() + 10s;
+        while (std::chrono::steady_clock::now() < end)
+            if (::poll(&p, 1, 100) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR))) return;
+    };
+}
+}  // namespace
+
+TEST_CASE("hostile target: one-byte R2Ts for a whole WRITE, never read, drop the connection at the queue cap") {
+    // Up to a million R2Ts of one byte each ask for as many Data-Out PDUs for one 1 MiB WRITE.
+    // The target reads none of them: once the socket buffers are full (loopback took about
+    // 120 000 of them here) they wait in the datamover's queue, each holding a queue entry of
+    // its own though its data is the task's buffer; the cap takes 65 536 entries.
+    std::atomic<std::uint32_t> sent{0};
+    fake::HostileTarget target(r2t_flood(1000000, 1, sent), 16, 4096);
+    TcpRig rig(target.port());
+    REQUIRE(rig.login().ok());
+    WriteTask w(1024 * 1024);
+    rig.session->submit(w.task);
+    REQUIRE(rig.run_until([&] { return w.done && rig.failures > 0; }, 30000ms));
+    CHECK(w.task.error != 0);
+    CHECK(rig.last_failure.message.find("not reading") != std::string::npos);
+    MESSAGE("R2Ts sent before the drop: ", sent.load());
+    REQUIRE(rig.run_until([&] { return target.finished(); }, 15000ms));
+}
+
+TEST_CASE("hostile target: a tiny MaxRecvDataSegmentLength splits an R2T into PDUs of that size, each byte sent once") {
+    // The target declares MaxRecvDataSegmentLength=512 (the least RFC 7143 allows) and asks for
+    // the whole rest of a 256 KiB WRITE with one R2T: 511 Data-Out PDUs, none larger than 512.
+    struct Seen {
+        std::atomic<std::uint32_t> pdus{0}, bytes{0}, too_big{0}, out_of_order{0};
+    } seen;
+    fake::TargetOptions keys;
+    keys.max_recv_data_segment_length = 512;
+    fake::HostileTarget target(
+        [&seen](fake::Wire& wire) {
+            auto cmd = recv_command(wire);
+            if (!cmd) return;
+            wire.expcmdsn = cmd->cmdsn + 1;
+            wire.maxcmdsn = wire.expcmdsn + 15;
+            pdu::R2T r;
+            r.itt = cmd->itt;
+            r.ttt = 0x42;
+            r.statsn = wire.statsn;
+            r.expcmdsn = wire.expcmdsn;
+            r.maxcmdsn = wire.maxcmdsn;
+            r.buffer_offset = cmd->data_length;
+            r.desired_length = cmd->expected_length - cmd->data_length;
+            if (!wire.send(pdu::encode(r))) return;
+            std::uint32_t next_offset = r.buffer_offset, next_datasn = 0;
+            while (next_offset < cmd->expected_length) {
+                auto in = wire.recv(5000);
+                if (!in) return;
+                auto out = pdu::decode_data_out(in->bhs);
+                if (!out) continue;
+                ++seen.pdus;
+                seen.bytes += out->data_length;
+                if (out->data_length > 512) ++seen.too_big;
+                if (out->buffer_offset != next_offset || out->datasn != next_datasn) ++seen.out_of_order;
+                next_offset = out->buffer_offset + out->data_length;
+                ++next_datasn;
+            }
+            pdu::ScsiResponse resp;
+            resp.itt = cmd->itt;
+            resp.statsn = wire.statsn++;
+            resp.expcmdsn = wire.expcmdsn;
+            resp.maxcmdsn = wire.maxcmdsn;
+            (void)wire.send(pdu::encode(resp));
+            while (wire.recv(1000)) {
+            }
+        },
+        16, 0, keys);
+    TcpRig rig(target.port());
+    REQUIRE(rig.login().ok());
+    WriteTask w;
+    rig.session->submit(w.task);
+    REQUIRE(rig.run_until([&] { return w.done; }, 10000ms));
+    CHECK(w.task.error == 0);
+    CHECK(w.task.status == 0);
+    CHECK(rig.failures == 0);
+    CHECK(seen.pdus == 511u);
+    CHECK(seen.bytes == 256u * 1024 - 512);
+    CHECK(seen.too_big == 0u);
+    CHECK(seen.out_of_order == 0u);
+}
+
+// ---- Huge SendTargets answers (#16 medium 4): capped by the session (1 MiB per exchange) and
+// refused by the parser (targets, portals, name length); the session itself carries on.
+
+namespace {
+// "TargetName=<name>\0" + `portals` x "TargetAddress=10.0.0.1:3260,1\0" for `targets` targets.
+std::vector<std::uint8_t> send_targets_answer(std::size_t targets, std::size_t portals, std::size_t name_bytes) {
+    std::string text;
+    for (std::size_t t = 0; t < targets; ++t) {
+        std::string name = "iqn.2024-01.org.example:t" + std::to_string(t) + "-";
+        name.resize(std::max(name.size(), name_bytes), 'x');
+        text += "TargetName=" + name;
+        text += '\0';
+        for (std::size_t p = 0; p < portals; ++p) {
+            text += "TargetAddress=10.0." + std::to_string(p / 250) + "." + std::to_string(1 + p % 250) + ":3260,1";
+            text += '\0';
+        }
+    }
+    return std::vector<std::uint8_t>(text.begin(), text.end());
+}
+
+// Answers each Text Request with the next of `answers`, in F=0 pieces of 64 KiB (the
+// initiator's MaxRecvDataSegmentLength here), each continuation when the initiator asks for it.
+// Counts the requests.
+fake::HostileTarget::Script answer_send_targets(std::vector<std::vector<std::uint8_t>> answers,
+                                                std::atomic<int>& requests) {
+    return [answers = std::move(answers), &requests](fake::Wire& wire) {
+        std::size_t answer = 0, pos = 0;
+        for (int i = 0; i < 400; ++i) {
+            auto in = wire.recv(3000);
+            if (!in) return;
+            auto req = pdu::decode_text_request(in->bhs);
+            if (!req) continue;
+            ++requests;
+            if (answer >= answers.size()) return;
+            const auto& all = answers[answer];
+            wire.expcmdsn = req->cmdsn + 1;
+            wire.maxcmdsn = wire.expcmdsn + 15;
+            const std::size_t n = std::min<std::size_t>(65536, all.size() - pos);
+            pdu::TextResponse r;
+            r.final = pos + n == all.size();
+            r.itt = req->itt;
+            r.ttt = r.final ? pdu::kReservedTag : 0x5000 + std::uint32_t(i);
+            r.statsn = wire.statsn++;
+            r.expcmdsn = wire.expcmdsn;
+            r.maxcmdsn = wire.maxcmdsn;
+            r.data_length = std::uint32_t(n);
+            if (!wire.send(pdu::encode(r), std::vector<std::uint8_t>(all.begin() + long(pos), all.begin() + long(pos + n))))
+                return;
+            pos += n;
+            if (r.final) ++answer, pos = 0;
+        }
+    };
+}
+}  // namespace
+
+TEST_CASE("hostile target: a SendTargets answer beyond 1 MiB drops the connection with one error") {
+    // 20 000 targets with long names and two portals each: about 5.6 MiB in 64 KiB pieces.
+    std::atomic<int> requests{0};
+    auto huge = send_targets_answer(20000, 2, 200);
+    REQUIRE(huge.size() > (4u << 20));
+    fake::HostileTarget target(answer_send_targets({huge}, requests));
+    TcpRig rig(target.port());
+    REQUIRE(rig.login().ok());
+    auto r = run_text(rig, 10000ms);
+    REQUIRE(!r);
+    CHECK(r.error().message.find("larger than 1 MiB") != std::string::npos);
+    CHECK(rig.failures == 1);
+    CHECK(rig.last_failure.message.find("larger than 1 MiB") != std::string::npos);
+    REQUIRE(rig.run_until([&] { return target.finished(); }, 5000ms));
+    // The first request and its continuations up to the cap: 16 pieces of 64 KiB fill 1 MiB.
+    CHECK(requests <= 17);
+}
+
+TEST_CASE("hostile target: SendTargets answers with too many targets, too many portals or overlong names are refused, the session stays") {
+    std::atomic<int> requests{0};
+    std::vector<std::vector<std::uint8_t>> answers = {
+        send_targets_answer(login::kMaxSendTargets + 1, 1, 0),      // about 60 KiB, one target too many
+        send_targets_answer(1, login::kMaxPortalsPerTarget + 1, 0),  // one portal too many
+        send_targets_answer(1, 1, 224),                              // a name one byte over 223
+        send_targets_answer(login::kMaxSendTargets, 2, 223),         // the most that is accepted: about 330 KiB
+    };
+    fake::HostileTarget target(answer_send_targets(answers, requests));
+    TcpRig rig(target.port());
+    REQUIRE(rig.login().ok());
+    const char* expected[] = {"more than 1024 targets", "more than 64", "", nullptr};
+    for (int i = 0; i < 4; ++i) {
+        CAPTURE(i);
+        auto r = run_text(rig, 5000ms);
+        REQUIRE(r);  // the exchange itself is within the session's caps
+        auto entries = login::parse_send_targets(Bytes(*r));
+        if (expected[i]) {
+            REQUIRE(!entries);
+            CHECK(entries.error().code == EPROTO);
+            CHECK(entries.error().message.find(expected[i]) != std::string::npos);
+        } else {
+            REQUIRE(entries);
+            CHECK(entries->size() == login::kMaxSendTargets);
+            CHECK(entries->back().target_name.size() == 223u);
+            CHECK(entries->back().portals.size() == 2u);
+        }
+    }
+    CHECK(rig.failures == 0);
+    CHECK(rig.session->state() == session::Session::State::FullFeature);
+}
+
+// ---- Unknown opcodes (#16): documented behaviour is a protocol error that drops the
+// connection; an outstanding command fails at once (not at a timeout) and never as good.
+
+namespace {
+// Receives the READ, then sends `bytes` (a PDU the initiator must not accept) and waits.
+fake::HostileTarget::Script send_after_command(std::vector<std::uint8_t> bytes, bool close_after = false) {
+    return [bytes = std::move(bytes), close_after](fake::Wire& wire) {
+        auto cmd = recv_command(wire);
+        if (!cmd) return;
+        std::vector<std::uint8_t> out = bytes;
+        if (out.size() >= pdu::kBhsSize) store_be32(out.data() + 16, cmd->itt);  // aimed at the READ
+        for (std::size_t done = 0; done < out.size();) {
+            ssize_t w = ::send(wire.fd(), out.data() + done, out.size() - done, MSG_NOSIGNAL);
+            if (w <= 0) return;
+            done += std::size_t(w);
+        }
+        if (close_after) {
+            std::this_thread::sleep_for(50ms);  // the bytes arrive before the FIN, in separate reads
+            ::shutdown(wire.fd(), SHUT_RDWR);
+            return;
+        }
+        while (wire.recv(1000)) {
+        }
+    };
+}
+
+std::vector<std::uint8_t> pdu_bytes(const pdu::Bhs& bhs, std::size_t data_bytes = 0) {
+    std::vector<std::uint8_t> v(bhs.bytes.begin(), bhs.bytes.end());
+    for (std::size_t i = 0; i < pdu::pad4(std::uint32_t(data_bytes)); ++i) v.push_back(std::uint8_t(0x30 + i % 64));
+    return v;
+}
+
+// A READ against `script`: it must fail (never good), with the connection dropped for `why`,
+// well before any command timeout.
+void read_fails_with(fake::HostileTarget::Script script, const char* why) {
+    fake::HostileTarget target(std::move(script));
+    TcpRig rig(target.port(), [](session::SessionConfig& c) { c.command_timeout = 30000ms; });
+    REQUIRE(rig.login().ok());
+    ReadTask r;
+    rig.session->submit(r.task);
+    const auto started = std::chrono::steady_clock::now();
+    REQUIRE(rig.run_until([&] { return r.done && rig.failures > 0; }, 5000ms));
+    CHECK(std::chrono::steady_clock::now() - started < 3000ms);
+    CHECK(r.task.error != 0);
+    CHECK(rig.failures == 1);
+    CHECK(rig.last_failure.message.find(why) != std::string::npos);
+    MESSAGE("failure: ", rig.last_failure.message);
+}
+}  // namespace
+
+TEST_CASE("hostile target: an unknown opcode drops the connection and fails the outstanding READ at once") {
+    pdu::Bhs bhs{};
+    bhs.bytes[0] = 0x1c;  // reserved in RFC 7143
+    bhs.bytes[1] = 0x80;
+    read_fails_with(send_after_command(pdu_bytes(bhs)), "unknown opcode 0x1c");
+}
+
+TEST_CASE("hostile target: an initiator-only opcode (a SCSI Command) from the target drops the connection") {
+    pdu::ScsiCommand c;
+    c.cdb = scsi::read16(0, 1);
+    c.expected_length = 512;
+    c.read = true;
+    read_fails_with(send_after_command(pdu_bytes(pdu::encode(c))), "unexpected SCSI Command");
+}
+
+// ---- A connection dropped in the middle of a PDU (#16): the session sees the loss, the READ
+// fails and is never completed as good, whatever part of its data had arrived.
+
+TEST_CASE("hostile target: a connection dropped after half a BHS fails the outstanding READ") {
+    pdu::DataIn d;
+    d.final = true;
+    d.has_status = true;
+    d.data_length = 16384;
+    auto bytes = pdu_bytes(pdu::encode(d));
+    bytes.resize(pdu::kBhsSize / 2);
+    read_fails_with(send_after_command(bytes, /*close_after=*/true), "closed the connection");
+}
+
+TEST_CASE("hostile target: a connection dropped in the middle of a Data-In's data fails the outstanding READ") {
+    pdu::DataIn d;
+    d.final = true;
+    d.has_status = true;  // the status would come with this PDU, had it ended
+    d.data_length = 16384;
+    auto bytes = pdu_bytes(pdu::encode(d), 16384);
+    bytes.resize(pdu::kBhsSize + 8192);  // header and half the data segment
+    read_fails_with(send_after_command(bytes, /*close_after=*/true), "closed the connection");
 }
