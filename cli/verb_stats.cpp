@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -88,6 +89,16 @@ bool wanted(const control::DeviceStats& d, const std::vector<std::string>& devic
 
 // --format prometheus: one snapshot. With no iserd running it still succeeds, with `iser_up 0`
 // alone, so that a textfile collector's file says so instead of keeping the last values.
+// The error for the first DEVICE asked for that iserd does not serve, if any.
+std::optional<std::string> missing_device(const control::StatsReply& reply, const std::vector<std::string>& devices) {
+    for (const auto& want : devices) {
+        bool found = false;
+        for (const auto& d : reply.devices) found = found || d.path == want;
+        if (!found) return "no attached device " + want + " (see 'iserctl list')";
+    }
+    return std::nullopt;
+}
+
 int print_prometheus(const control::ControlClient& client, const std::vector<std::string>& devices,
                      const std::string& output) {
     control::StatsReply stats;
@@ -98,11 +109,7 @@ int print_prometheus(const control::ControlClient& client, const std::vector<std
     } else {
         auto reply = client.stats();
         if (!reply) return fail(kExitFailure, reply.error());
-        for (const auto& want : devices) {
-            bool found = false;
-            for (const auto& d : reply->devices) found = found || d.path == want;
-            if (!found) return fail(kExitFailure, "no attached device " + want + " (see 'iserctl list')");
-        }
+        if (auto missing = missing_device(*reply, devices)) return fail(kExitFailure, *missing);
         for (auto& d : reply->devices)
             if (wanted(d, devices)) stats.devices.push_back(std::move(d));
     }
@@ -164,11 +171,7 @@ int run_stats(const VerbArgs& args, GlobalOptions global) {
     if (format == "prometheus") return print_prometheus(client, devices, vm.count("output") ? vm["output"].as<std::string>() : "");
     auto before = client.stats();
     if (!before) return fail(kExitFailure, before.error());
-    for (const auto& want : devices) {
-        bool found = false;
-        for (const auto& d : before->devices) found = found || d.path == want;
-        if (!found) return fail(kExitFailure, "no attached device " + want + " (see 'iserctl list')");
-    }
+    if (auto missing = missing_device(*before, devices)) return fail(kExitFailure, *missing);
     for (std::uint32_t report = 0; report < *count; ++report) {
         std::vector<Row> rows;
         if (interval->count() == 0) {
