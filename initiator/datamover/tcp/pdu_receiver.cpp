@@ -40,15 +40,7 @@ bool PduReceiver::section_done() {
     have_ = 0;
     switch (state_) {
         case State::Header: return finish_header();
-        case State::Ahs:
-            if (framing_.data_bytes) {
-                state_ = State::Data;
-                need_ = framing_.data_bytes;
-                return true;
-            }
-            state_ = State::Header;
-            need_ = pdu::kBhsSize;
-            return finish_pdu();
+        case State::Ahs: return data_or_finish();
         case State::Data:
             if (framing_.padded_data_bytes != framing_.data_bytes) {
                 state_ = State::DataPad;
@@ -90,6 +82,11 @@ bool PduReceiver::finish_header() {
         need_ = framing_.ahs_bytes;
         return true;
     }
+    return data_or_finish();
+}
+
+// After the header and any AHS: the data segment next, or the PDU is whole.
+bool PduReceiver::data_or_finish() {
     if (framing_.data_bytes) {
         state_ = State::Data;
         need_ = framing_.data_bytes;

@@ -50,6 +50,7 @@ private:
 
     bool section_done();
     bool finish_header();
+    bool data_or_finish();
     bool finish_pdu();
 
     Sink& sink_;
