@@ -216,7 +216,7 @@ bool IserDatamover::post_queued_sends() {
     }
     // A type 2 bind names its window by the window's current key (ibv_mw::rkey, which the
     // provider copies at post time and rxe checks), and libibverbs leaves updating it to us.
-    if (window_wrs_.capacity())
+    if (use_windows_)
         for (ibv_send_wr* wr = head; wr; wr = wr->next)
             if (wr->opcode == IBV_WR_BIND_MW) wr->bind_mw.mw->rkey = wr->bind_mw.rkey;
     send_ring_.mark_posted();
@@ -278,7 +278,7 @@ Result<IserDatamover::Window*> IserDatamover::prepare_window(std::uint32_t itt, 
                                                             const RemoteAccess& access) {
     const std::uint32_t index = itt & 0xffff;
     if (index >= kMaxWindows)
-        return make_error(EOVERFLOW, "ITT 0x" + std::to_string(itt) + " is beyond the " + std::to_string(kMaxWindows) +
+        return make_error(EOVERFLOW, "ITT slot " + std::to_string(index) + " is beyond the " + std::to_string(kMaxWindows) +
                                          " memory windows of an iSER connection");
     auto& windows = wrs_->windows;
     if (index >= windows.size()) windows.resize(index + 1);
